@@ -1,0 +1,80 @@
+# Two commands do everything (see README.md):
+#   make book   -- creates .venv on first use, installs, executes every notebook, builds the site
+#   make test   -- builds the book, then runs every test: unit tests, nbval on every notebook,
+#                  the built site in headless Chromium
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax/tex-chtml.js
+
+# The offline data mirror (byte-identical copies of the datasets). Used when it exists and the
+# variable is not already set; readers without it download from the pinned URLs.
+MIRROR := $(abspath ../shared/data)
+ifneq ($(wildcard $(MIRROR)/MANIFEST.tsv),)
+export ATTNBOOK_DATA_MIRROR ?= $(MIRROR)
+endif
+export MPLBACKEND ?= Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test venv unit notebooks site lint policy bench clean help
+
+help:
+	@echo "make book   build the book into _build/html (creates $(VENV) on first use)"
+	@echo "make test   build the book and run every test (what CI runs)"
+	@echo "make unit | notebooks | site | lint | policy | bench | clean"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10+ or run 'make PYTHON=/path/to/python3'" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "error: Python 3.10+ is needed, $(PYTHON) is $$($(PYTHON) --version)" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { echo "error: could not create $(VENV); on Debian/Ubuntu install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements.txt \
+	  || { echo "error: installing the requirements failed (see above): which package is named there" >&2; exit 1; }
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $@
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "error: npm not found: it is needed once to fetch MathJax $(MATHJAX_VERSION) (install Node.js/npm)" >&2; exit 1; }
+	@rm -rf .cache/npm && mkdir -p .cache/npm
+	npm install --silent --no-audit --no-fund --prefix .cache/npm mathjax@$(MATHJAX_VERSION)
+	@rm -rf book/_static/mathjax.tmp && mkdir -p book/_static/mathjax.tmp
+	cp -r .cache/npm/node_modules/mathjax/es5/. book/_static/mathjax.tmp/
+	@rm -rf book/_static/mathjax && mv book/_static/mathjax.tmp book/_static/mathjax
+
+book: $(STAMP) $(MATHJAX)
+	$(BIN)/python tools/build_book.py
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not site and not browser"
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval-lax -p no:randomly notebooks
+
+site: $(STAMP)
+	$(BIN)/python tools/ensure_chromium.py
+	$(BIN)/python -m pytest tests -m "site or browser"
+
+test: book
+	$(BIN)/python tools/ensure_chromium.py
+	$(BIN)/python -m pytest tests notebooks --nbval-lax
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests tools book/_ext
+	$(BIN)/python tools/nbpolicy.py --check notebooks
+
+policy: $(STAMP)
+	$(BIN)/python tools/nbpolicy.py --apply notebooks
+
+bench: $(STAMP)
+	@echo "no benchmarks yet"
+
+clean:
+	rm -rf _build .pytest_cache
