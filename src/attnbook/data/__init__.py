@@ -1,0 +1,48 @@
+"""Data layer of the book: the dataset registry, verified downloads, loaders and the text pipeline.
+
+Every chapter after the first trains on data from here; chapters never name a URL or parse a file.
+
+- :mod:`attnbook.data.registry` -- one :class:`RegistryEntry` per file (pinned URL, size, sha256,
+  licence) and :class:`DatasetInfo` per dataset (citation, chapters); ``datasets_markdown()`` makes
+  the book's "Datasets" page.
+- :mod:`attnbook.data.download` -- :func:`fetch`: mirror (``ATTNBOOK_DATA_MIRROR``), then cache
+  (``ATTNBOOK_CACHE``), then the network; digests checked before use; atomic writes.
+- :mod:`attnbook.data.planetoid` -- Cora and Citeseer (chapter "Graph Attention Networks").
+- :mod:`attnbook.data.text` -- tokenizers, :class:`Vocab`, padding with lengths and masks, document
+  batches for the hierarchical attention network.
+- :mod:`attnbook.data.corpora` -- MR, TREC, SST-2 (chapter "CNNs for text"), surnames (chapter
+  "Recurrent networks"), Tatoeba Korean-English (chapters "Sequence to sequence", "Attention in
+  seq2seq"), BEEP! Korean comments.
+- :mod:`attnbook.data.imdb` -- the IMDB reviews (chapter "Attention for classification").
+- ``attnbook.data.synthetic`` -- generated tasks; import it as ``from attnbook.data import synthetic``.
+"""
+
+from attnbook.data.download import CACHE_ENV, MIRROR_ENV, cache_dir, fetch, mirror_dir
+from attnbook.data.errors import (
+    DataError,
+    DataIntegrityError,
+    DataUnavailableError,
+    UnsafePickleError,
+)
+from attnbook.data.planetoid import Planetoid, load_planetoid, normalize_features
+from attnbook.data.registry import DATASETS, REGISTRY, DatasetInfo, RegistryEntry, datasets_markdown
+
+__all__ = [
+    "REGISTRY",
+    "DATASETS",
+    "RegistryEntry",
+    "DatasetInfo",
+    "datasets_markdown",
+    "fetch",
+    "cache_dir",
+    "mirror_dir",
+    "MIRROR_ENV",
+    "CACHE_ENV",
+    "DataError",
+    "DataIntegrityError",
+    "DataUnavailableError",
+    "UnsafePickleError",
+    "Planetoid",
+    "load_planetoid",
+    "normalize_features",
+]

@@ -1,0 +1,270 @@
+"""Verified, atomic access to the registry's files: mirror, then cache, then the network.
+
+Used by every loader in :mod:`attnbook.data` (so by every chapter that trains on real data).
+
+:func:`fetch` returns the path of a local copy of a registry file whose size and sha256 (and MD5,
+where the registry pins one) have been checked. It looks, in order, in
+
+1. the **mirror** folder named by ``ATTNBOOK_DATA_MIRROR`` (read-only, byte-identical copies; CI and
+   offline machines point it at ``../shared/data``). A mirror file that fails the check raises
+   :class:`DataIntegrityError`: the mirror is never modified;
+2. the **cache** folder named by ``ATTNBOOK_CACHE`` (default ``$XDG_CACHE_HOME/attnbook``, else
+   ``~/.cache/attnbook``). A cached file that fails the check is deleted and downloaded again;
+3. the **network**, from the entry's pinned URL, with a progress bar. The bytes go to a temporary
+   file next to the destination; size and digest are checked; only then is the file renamed into
+   place (``os.replace``, atomic on one file system). Any failure or interruption (including
+   Ctrl-C) deletes the temporary file, so nothing partial is ever left in the cache.
+
+Nothing downstream parses a file that did not pass through :func:`fetch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from attnbook.data.errors import DataError, DataIntegrityError, DataUnavailableError
+from attnbook.data.registry import REGISTRY, RegistryEntry
+
+__all__ = [
+    "MIRROR_ENV",
+    "CACHE_ENV",
+    "fetch",
+    "cache_dir",
+    "mirror_dir",
+    "verify_file",
+    "file_digests",
+    "locate",
+    "read_verified",
+]
+
+MIRROR_ENV = "ATTNBOOK_DATA_MIRROR"
+CACHE_ENV = "ATTNBOOK_CACHE"
+
+_CHUNK = 1 << 16  # bytes read per network/disk read
+_TIMEOUT_S = 30.0  # socket timeout of a download
+_USER_AGENT = "attnbook-data/0.1 (+https://github.com/attnbook/attnbook)"
+
+# Files already verified in this process: (path, size, mtime_ns, inode) -> sha256. A file that is
+# rewritten changes its mtime or inode and is checked again.
+_VERIFIED: dict[tuple[str, int, int, int], str] = {}
+
+
+def mirror_dir() -> Path | None:
+    """The mirror folder (``$ATTNBOOK_DATA_MIRROR``), or ``None`` when the variable is unset."""
+    value = os.environ.get(MIRROR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``$ATTNBOOK_CACHE``, else ``$XDG_CACHE_HOME/attnbook``, else
+    ``~/.cache/attnbook``. Not created here."""
+    value = os.environ.get(CACHE_ENV, "").strip()
+    if value:
+        return Path(value).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "attnbook"
+
+
+def _entry(key: str | RegistryEntry) -> RegistryEntry:
+    if isinstance(key, RegistryEntry):
+        return key
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise DataError(
+            f"{key!r} is not in the dataset registry (attnbook.data.REGISTRY has "
+            f"{len(REGISTRY)} files, e.g. {next(iter(REGISTRY))!r})"
+        ) from None
+
+
+def file_digests(path: Path) -> tuple[int, str, str]:
+    """``(size in bytes, sha256 hex, md5 hex)`` of a file, read in chunks."""
+    sha, md5, n = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            sha.update(chunk)
+            md5.update(chunk)
+            n += len(chunk)
+    return n, sha.hexdigest(), md5.hexdigest()
+
+
+def _mismatch(entry: RegistryEntry, where: str, size: int, sha: str, md5: str) -> str | None:
+    """A message naming what differs, or ``None`` if the file matches the entry."""
+    if size != entry.size:
+        return (
+            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has "
+            f"{size} bytes, expected {entry.size}; sha256 expected {entry.sha256}, actual {sha}"
+        )
+    if sha != entry.sha256:
+        return (
+            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has the "
+            f"wrong sha256: expected {entry.sha256}, actual {sha}"
+        )
+    if entry.md5 is not None and md5 != entry.md5:
+        return (
+            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has the "
+            f"wrong MD5: expected {entry.md5}, actual {md5}"
+        )
+    return None
+
+
+def _stat_key(path: Path) -> tuple[str, int, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def verify_file(path: Path, key: str | RegistryEntry, *, where: str = "local") -> None:
+    """Raise :class:`DataIntegrityError` unless ``path`` has the entry's size and digests."""
+    entry = _entry(key)
+    path = Path(path)
+    skey = _stat_key(path)
+    if _VERIFIED.get(skey) == entry.sha256:
+        return
+    size, sha, md5 = file_digests(path)
+    problem = _mismatch(entry, where, size, sha, md5)
+    if problem:
+        raise DataIntegrityError(problem + f" (file: {path})")
+    _VERIFIED[skey] = entry.sha256
+
+
+def locate(key: str | RegistryEntry) -> Path | None:
+    """The verified local path of a file (mirror or cache) without downloading, or ``None``.
+
+    A corrupt cache entry is deleted (and ``None`` returned); a corrupt mirror file raises.
+    """
+    entry = _entry(key)
+    mirror = mirror_dir()
+    if mirror is not None:
+        p = mirror / entry.key
+        if p.is_file():
+            verify_file(p, entry, where=f"mirror (${MIRROR_ENV}={mirror})")
+            return p
+    p = cache_dir() / entry.key
+    if p.is_file():
+        try:
+            verify_file(p, entry, where="cached")
+            return p
+        except DataIntegrityError:
+            p.unlink(missing_ok=True)  # corrupt cache entry: remove it, the caller re-downloads
+    return None
+
+
+def fetch(key: str, *, progress: bool = True) -> Path:
+    """The local, verified path of registry file ``key`` (e.g. ``"planetoid/ind.cora.x"``).
+
+    Tries the mirror, then the cache, then downloads into the cache (see the module docstring).
+
+    Args:
+        key: a key of :data:`attnbook.data.REGISTRY` (the file's path under the mirror).
+        progress: show a progress bar while downloading.
+
+    Returns:
+        a :class:`pathlib.Path` to a file whose size and sha256 match the registry.
+
+    Raises:
+        DataIntegrityError: a mirror file, or a downloaded file, does not match the registry
+            (a downloaded file is deleted first).
+        DataUnavailableError: the file is not local and cannot be downloaded (offline, HTTP
+            error, or a mirror-only file); the message names the dataset, the URL and the
+            variable to set.
+    """
+    entry = _entry(key)
+    local = locate(entry)
+    if local is not None:
+        return local
+    dest = cache_dir() / entry.key
+    if entry.url is None:
+        raise DataUnavailableError(
+            f"{entry.key!r} (dataset {entry.dataset!r}) exists only in the offline mirror and is "
+            f"not in it or in the cache; set {MIRROR_ENV} to the mirror folder (e.g. "
+            f"../shared/data). {entry.note}"
+        )
+    _download(entry, dest, progress=progress)
+    return dest
+
+
+def read_verified(key: str) -> bytes:
+    """The bytes of registry file ``key``, fetched with :func:`fetch` and checked again in memory.
+
+    Loaders parse these exact bytes, so no one can swap the file between the check and the parse.
+    Meant for small files (at most a few MB); large archives are streamed from :func:`fetch`'s path.
+    """
+    entry = _entry(key)
+    data = fetch(key).read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    if len(data) != entry.size or sha != entry.sha256:
+        raise DataIntegrityError(
+            f"{entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) changed after it was "
+            f"checked: expected sha256 {entry.sha256}, actual {sha}"
+        )
+    return data
+
+
+def _progress_bar(total: int, desc: str, enabled: bool):
+    from attnbook.utils import progress
+
+    return progress(total=total, desc=desc, unit="B", unit_scale=True, disable=not enabled)
+
+
+def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
+    """Download ``entry.url`` to ``dest`` through a temporary file, verified, atomically."""
+    assert entry.url is not None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        sha, md5, n = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        request = urllib.request.Request(entry.url, headers={"User-Agent": _USER_AGENT})
+        try:
+            response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
+        except (urllib.error.URLError, OSError) as exc:
+            raise DataUnavailableError(
+                f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: "
+                f"{exc}. It is not in the cache ({cache_dir()}) and no mirror has it; to work "
+                f"offline, set {MIRROR_ENV} to a folder holding a copy (e.g. ../shared/data), "
+                f"or put a verified copy at {dest} ({CACHE_ENV} names the cache folder)."
+            ) from exc
+        with (
+            response,
+            os.fdopen(fd, "wb") as out,
+            _progress_bar(entry.size, entry.key, progress) as bar,
+        ):
+            fd = -1  # now owned by `out`
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, ValueError) as exc:  # IncompleteRead, reset, timeout
+                    raise DataIntegrityError(
+                        f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url} "
+                        f"broke off after {n} of {entry.size} bytes: {exc!r}"
+                    ) from exc
+                if not chunk:
+                    break
+                n += len(chunk)
+                if n > entry.size:  # never write more than the registry allows
+                    raise DataIntegrityError(
+                        f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url} "
+                        f"is longer than the expected {entry.size} bytes; expected sha256 "
+                        f"{entry.sha256}"
+                    )
+                sha.update(chunk)
+                md5.update(chunk)
+                out.write(chunk)
+                bar.update(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        problem = _mismatch(entry, "downloaded", n, sha.hexdigest(), md5.hexdigest())
+        if problem:
+            raise DataIntegrityError(problem + "; the download was deleted")
+        os.replace(tmp, dest)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
