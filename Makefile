@@ -56,7 +56,7 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not site and not browser"
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax -p no:randomly notebooks
+	$(BIN)/python -m pytest --nbval-lax notebooks
 
 site: $(STAMP)
 	$(BIN)/python tools/ensure_chromium.py

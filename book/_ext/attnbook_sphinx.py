@@ -1,0 +1,233 @@
+"""The book's local Sphinx extension: pages generated from what the notebooks recorded.
+
+Directives (MyST: ```` ```{attnbook-results} ````):
+
+- ``attnbook-results``: the scoreboard, one row per figure recorded through ``attnbook.results``
+  (``_build/results/<notebook>.json``), with the paper's value and source beside it;
+- ``attnbook-timings``: each notebook's execution time (``_build/results/timings.json``) against the
+  3-minute budget;
+- ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation, chapters).
+
+The notebooks execute while Sphinx *reads* the sources, so the tables are filled in later, when each
+page is *written* (``doctree-resolved``); pages holding these directives are re-read on every build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+BUDGET_SECONDS = 180.0
+BOOK_BUDGET_SECONDS = 15 * 60.0
+
+
+class attnbook_placeholder(nodes.General, nodes.Element):
+    """Replaced by a generated table when the page is written."""
+
+
+def _directive(kind: str):
+    class _Directive(SphinxDirective):
+        has_content = False
+
+        def run(self):
+            docs = getattr(self.env, "attnbook_generated", set())
+            docs.add(self.env.docname)
+            self.env.attnbook_generated = docs
+            node = attnbook_placeholder()
+            node["kind"] = kind
+            return [node]
+
+    _Directive.__name__ = f"{kind.title()}Directive"
+    return _Directive
+
+
+def results_dir(app: Sphinx) -> Path:
+    env = os.environ.get("ATTNBOOK_RESULTS_DIR")
+    return Path(env) if env else Path(app.confdir) / "_build" / "results"
+
+
+def _para(text: str) -> nodes.paragraph:
+    return nodes.paragraph(text=text)
+
+
+def _table(headers: list[str], rows: list[list], classes: tuple[str, ...] = ()) -> nodes.table:
+    table = nodes.table(classes=["attnbook-table", *classes])
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    row = nodes.row()
+    for h in headers:
+        row += nodes.entry("", nodes.paragraph(text=h))
+    head += row
+    body = nodes.tbody()
+    group += body
+    for cells in rows:
+        row = nodes.row()
+        for cell in cells:
+            entry = nodes.entry()
+            if isinstance(cell, nodes.Node):
+                entry += cell if isinstance(cell, nodes.paragraph) else nodes.paragraph("", "", cell)
+            else:
+                entry += nodes.paragraph(text=str(cell))
+            row += entry
+        body += row
+    return table
+
+
+def _link(app: Sphinx, fromdoc: str, todoc: str, text: str, anchor: str = "") -> nodes.Node:
+    if todoc not in app.env.found_docs:
+        return nodes.Text(text)
+    uri = app.builder.get_relative_uri(fromdoc, todoc) + (f"#{anchor}" if anchor else "")
+    return nodes.reference("", text, refuri=uri, internal=True)
+
+
+def _fmt(value: float, unit: str) -> str:
+    if unit in ("%", "points"):
+        return f"{value:.1f}"
+    if unit == "ratio":
+        return f"{value:.2f}"
+    if abs(value) >= 1000 or value == int(value):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+    return f"{value:.4g}"
+
+
+def _citations(app: Sphinx) -> dict[str, str]:
+    """``{key: 'Author et al. (year)'}`` from the bibliography files."""
+    out: dict[str, str] = {}
+    try:
+        from pybtex.database import parse_file
+    except ImportError:  # pragma: no cover - pybtex comes with sphinxcontrib-bibtex
+        return out
+    for bib in app.config.bibtex_bibfiles:
+        data = parse_file(str(Path(app.confdir) / bib))
+        for key, entry in data.entries.items():
+            people = entry.persons.get("author", [])
+            last = " ".join(people[0].last_names) if people else key
+            last = re.sub(r"[{}\\]", "", last)
+            who = last if len(people) == 1 else (f"{last} and " + re.sub(r"[{}\\]", "", " ".join(people[1].last_names)) if len(people) == 2 else f"{last} et al.")
+            out[key] = f"{who} ({entry.fields.get('year', 'n.d.')})"
+    return out
+
+
+def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    import attnbook.results as results
+
+    directory = results_dir(app)
+    records = results.load_all(directory)
+    if not records:
+        logger.warning(
+            f"no results recorded in {directory}: were the notebooks executed?",
+            location=docname,
+        )
+        return [_para(f"No results were recorded in {directory}.")]
+    cites = _citations(app)
+    rows = []
+    for notebook, recs in records.items():
+        by_name = {r.name: r for r in recs}
+        for r in recs:
+            if r.name.endswith("_std") and r.name[: -len("_std")] in by_name:
+                continue  # shown as the ± of its twin
+            std = by_name.get(r.name + "_std")
+            value = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "")
+            paper = "" if r.paper is None else _fmt(r.paper, r.unit)
+            if paper and std is not None and std.paper is not None:
+                paper += f" ± {_fmt(std.paper, std.unit)}"
+            source = ""
+            if r.source:
+                if r.source not in cites:
+                    logger.warning(
+                        f"result {r.name} cites {r.source!r}, which is not in the bibliography",
+                        location=docname,
+                    )
+                source = _link(app, docname, "book/references", cites.get(r.source, r.source))
+            rows.append([
+                nodes.literal(text=r.name),
+                value,
+                r.unit,
+                paper,
+                source,
+                "" if r.seconds is None else f"{r.seconds:.1f}",
+                _link(app, docname, f"notebooks/{notebook}", notebook),
+            ])
+    return [_table(["figure", "measured", "unit", "paper", "source", "seconds", "notebook"], rows)]
+
+
+def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    import attnbook.results as results
+
+    timings = results.load_timings(results_dir(app))
+    notebooks = sorted(d for d in app.env.found_docs if d.startswith("notebooks/"))
+    rows, total = [], 0.0
+    for doc in notebooks:
+        path = f"{doc}.ipynb"
+        secs = timings.get(path)
+        title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+        if secs is None:
+            logger.warning(f"no execution time recorded for {path}", location=docname)
+            rows.append([_link(app, docname, doc, title), "not recorded", ""])
+            continue
+        total += secs
+        ok = "yes" if secs <= BUDGET_SECONDS else "NO"
+        rows.append([_link(app, docname, doc, title), f"{secs:.0f}", ok])
+    rows.append([nodes.strong(text="whole book"), f"{total:.0f}",
+                 "yes" if total <= BOOK_BUDGET_SECONDS else "NO"])
+    return [_table(["notebook", "seconds (2 CPU cores)", "within budget"], rows)]
+
+
+def _datasets_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    from attnbook.data.registry import datasets_rows
+
+    rows = []
+    for d in datasets_rows():
+        chapters = [_link(app, docname, f"notebooks/{c}", c) for c in d.get("chapters", [])]
+        chap = nodes.paragraph()
+        for i, c in enumerate(chapters):
+            if i:
+                chap += nodes.Text(", ")
+            chap += c
+        rows.append([d["name"], d["files"], d["size"], d["licence"], d["citation"], chap])
+    return [_table(["dataset", "files", "size", "licence", "cite", "used in"], rows)]
+
+
+_BUILDERS = {"results": _results_table, "timings": _timings_table, "datasets": _datasets_table}
+
+
+def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for node in list(doctree.findall(attnbook_placeholder)):
+        node.replace_self(_BUILDERS[node["kind"]](app, docname))
+
+
+def on_env_get_outdated(app, env, added, changed, removed):
+    return sorted(getattr(env, "attnbook_generated", set()) - set(removed))
+
+
+def on_env_purge_doc(app, env, docname):
+    getattr(env, "attnbook_generated", set()).discard(docname)
+
+
+def on_env_merge_info(app, env, docnames, other):
+    env.attnbook_generated = getattr(env, "attnbook_generated", set()) | getattr(
+        other, "attnbook_generated", set()
+    )
+
+
+def setup(app: Sphinx):
+    for kind in _BUILDERS:
+        app.add_directive(f"attnbook-{kind}", _directive(kind))
+    app.add_node(attnbook_placeholder)
+    app.connect("doctree-resolved", on_doctree_resolved)
+    app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-purge-doc", on_env_purge_doc)
+    app.connect("env-merge-info", on_env_merge_info)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Build the book: execute every notebook and build the site into ``_build/html``.
+
+Runs ``jupyter-book build . -W -n --keep-going`` (any warning fails the build, but every problem is
+reported, not only the first), then summarises what went wrong — which notebook cell failed,
+which cross-reference is broken, which module is missing — with the file and line, and exits
+non-zero. On success it prints where the site is.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = ["jupyter_book", "myst_nb", "sphinx_exercise", "sphinxcontrib.bibtex", "nbval", "torch", "attnbook"]
+
+
+def check_dependencies() -> None:
+    missing = []
+    for mod in REQUIRED:
+        try:
+            importlib.import_module(mod)
+        except ImportError as e:
+            missing.append(f"{mod} ({e})")
+    if missing:
+        sys.exit(
+            "error: missing dependencies: " + ", ".join(missing)
+            + "\n  run 'make book' (it installs them into .venv), or "
+            "'pip install -c constraints.txt -r requirements.txt'"
+        )
+    mathjax = ROOT / "book" / "_static" / "mathjax" / "tex-chtml.js"
+    if not mathjax.is_file():
+        sys.exit(f"error: {mathjax.relative_to(ROOT)} is missing: run 'make book' (it fetches MathJax with npm)")
+
+
+def summarise(log: str) -> list[str]:
+    """The lines of a Sphinx log that name a problem, and the notebook error logs they point to."""
+    problems = []
+    for line in log.splitlines():
+        if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Exception occurred|Traceback", line):
+            problems.append(line.strip())
+    for report in sorted((ROOT / "_build" / "html" / "reports").glob("**/*.err.log")):
+        if report.stat().st_mtime < START:
+            continue
+        text = report.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        # the failing cell's source and the exception are at the end of the log
+        tail = [ln for ln in text if ln.strip()][-25:]
+        problems.append(f"--- {report.relative_to(ROOT)} (notebook execution log), last lines:")
+        problems.extend("    " + ln for ln in tail)
+    return problems
+
+
+START = time.time()
+
+
+def main() -> int:
+    os.chdir(ROOT)
+    check_dependencies()
+    env = dict(os.environ)
+    env.setdefault("ATTNBOOK_RESULTS_DIR", str(ROOT / "_build" / "results"))
+    env.setdefault("MPLBACKEND", "Agg")
+    cmd = [sys.executable, "-m", "jupyter_book.cli.main", "build", ".", "-W", "-n", "--keep-going"]
+    print("$", " ".join(cmd[2:]), flush=True)
+    log_path = ROOT / "_build" / "build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    out: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as p:
+        assert p.stdout is not None
+        for line in p.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            out.append(line)
+    log = "".join(out)
+    log_path.write_text(log, encoding="utf-8")
+    minutes = (time.time() - START) / 60
+    if p.returncode != 0 or re.search(r"build finished with problems|\bWARNING\b|\bERROR\b", log):
+        print("\n" + "=" * 72, file=sys.stderr)
+        print(f"The book did NOT build (exit {p.returncode}, {minutes:.1f} min). Problems:", file=sys.stderr)
+        for line in summarise(log) or ["(no warning lines found; see the full log)"]:
+            print("  " + line, file=sys.stderr)
+        print(f"Full log: {log_path.relative_to(ROOT)}", file=sys.stderr)
+        return p.returncode or 1
+    index = ROOT / "_build" / "html" / "index.html"
+    print(f"\nThe book is built ({minutes:.1f} min): {index}\n  open it, or serve it: "
+          f"python -m http.server -d {index.parent.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Make sure headless Chromium is there for the browser tests (``tests/test_browser.py``).
+
+Uses ``$ATTNBOOK_CHROMIUM`` or ``chromium`` on the PATH. If it is missing and we are root on a
+Debian-like system (CI), installs Debian's ``chromium`` package with apt-get. Otherwise it explains
+what to do and exits non-zero — unless ``ATTNBOOK_SKIP_BROWSER=1``, in which case the browser tests
+are skipped (never in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+
+def find() -> str | None:
+    exe = os.environ.get("ATTNBOOK_CHROMIUM")
+    if exe:
+        return exe if shutil.which(exe) or os.path.isfile(exe) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def main() -> int:
+    if find():
+        return 0
+    if os.environ.get("ATTNBOOK_SKIP_BROWSER") == "1" and os.environ.get("CI") != "true":
+        print("note: Chromium not found; browser tests will be skipped (ATTNBOOK_SKIP_BROWSER=1)")
+        return 0
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Debian's chromium for the browser tests (apt-get) ...", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for cmd in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core"]):
+            r = subprocess.run(cmd, env=env)
+            if r.returncode != 0:
+                print(f"error: '{' '.join(cmd)}' failed (exit {r.returncode})", file=sys.stderr)
+                return 1
+        if find():
+            return 0
+    print(
+        "error: the browser tests need Chromium and it was not found.\n"
+        "  Debian/Ubuntu: sudo apt-get install chromium   (or set ATTNBOOK_CHROMIUM=/path/to/chromium)\n"
+        "  To run every other test without it: ATTNBOOK_SKIP_BROWSER=1 make test",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

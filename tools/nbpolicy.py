@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""The notebooks' output policy: apply it (``--apply``) or check it (``--check``).
+
+The policy, enforced by ``tests/test_notebook_policy.py``:
+
+1. No outputs are stored, except in cells tagged ``nbval-check-output``: nbval (run with
+   ``--nbval-lax``) compares those cells' fresh output with the stored one. Their stored output is
+   text only (``stream`` stdout, or ``text/plain`` results) and at most 2,000 characters.
+2. No stored images, errors, tracebacks, stderr, execution counts or per-cell execution metadata.
+3. The first code cell is the Colab install cell, tagged ``remove-cell`` (the site hides it).
+4. The kernel is ``python3``.
+
+Usage: ``python tools/nbpolicy.py --apply notebooks`` after running a notebook,
+``python tools/nbpolicy.py --check notebooks`` to list violations (exit 1 if any).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+CHECK_TAG = "nbval-check-output"
+MAX_CHECKED_CHARS = 2000
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def _text(output: dict) -> str:
+    if output.get("output_type") == "stream":
+        t = output.get("text", "")
+    else:
+        t = output.get("data", {}).get("text/plain", "")
+    return "".join(t) if isinstance(t, list) else t
+
+
+def _keep_output(output: dict) -> dict | None:
+    kind = output.get("output_type")
+    if kind == "stream":
+        return output if output.get("name") == "stdout" else None
+    if kind in ("execute_result", "display_data"):
+        data = output.get("data", {})
+        if "text/plain" not in data:
+            return None
+        out = {"output_type": kind, "data": {"text/plain": data["text/plain"]}, "metadata": {}}
+        if kind == "execute_result":
+            out["execution_count"] = None
+        return out
+    return None  # errors and anything else are never stored
+
+
+def notebooks(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(sorted(p.glob("*.ipynb")) if p.is_dir() else [p])
+    return [p for p in out if ".ipynb_checkpoints" not in p.parts]
+
+
+def apply(nb: dict) -> dict:
+    for cell in nb.get("cells", []):
+        cell.get("metadata", {}).pop("execution", None)
+        if cell.get("cell_type") != "code":
+            cell.pop("outputs", None)
+            cell.pop("execution_count", None)
+            continue
+        cell["execution_count"] = None
+        tags = cell.get("metadata", {}).get("tags", [])
+        if CHECK_TAG in tags:
+            cell["outputs"] = [o for o in map(_keep_output, cell.get("outputs", [])) if o]
+        else:
+            cell["outputs"] = []
+    meta = nb.setdefault("metadata", {})
+    meta["kernelspec"] = dict(KERNELSPEC)
+    meta.pop("widgets", None)
+    meta.setdefault("language_info", {"name": "python"})
+    meta["language_info"] = {"name": "python"}
+    return nb
+
+
+def check(nb: dict, name: str) -> list[str]:
+    problems: list[str] = []
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if not code:
+        return [f"{name}: no code cells"]
+    first = code[0]
+    src = "".join(first.get("source", ""))
+    if "google.colab" not in src or "remove-cell" not in first.get("metadata", {}).get("tags", []):
+        problems.append(f"{name}: the first code cell must be the Colab install cell, tagged remove-cell")
+    if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
+        problems.append(f"{name}: the kernel must be python3")
+    for i, cell in enumerate(nb.get("cells", [])):
+        where = f"{name}: cell {i}"
+        if "execution" in cell.get("metadata", {}):
+            problems.append(f"{where}: stores execution metadata")
+        if cell.get("cell_type") != "code":
+            continue
+        if cell.get("execution_count") is not None:
+            problems.append(f"{where}: stores an execution count")
+        outputs = cell.get("outputs", [])
+        tags = cell.get("metadata", {}).get("tags", [])
+        if outputs and CHECK_TAG not in tags:
+            problems.append(f"{where}: stores outputs but is not tagged {CHECK_TAG}")
+        for o in outputs:
+            if _keep_output(o) != o:
+                problems.append(f"{where}: stores a {o.get('output_type')} output that is not plain text")
+        if sum(len(_text(o)) for o in outputs) > MAX_CHECKED_CHARS:
+            problems.append(f"{where}: stored output longer than {MAX_CHECKED_CHARS} characters")
+        if CHECK_TAG in tags and not outputs:
+            problems.append(f"{where}: tagged {CHECK_TAG} but stores no output to compare")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--apply", action="store_true", help="rewrite notebooks to follow the policy")
+    mode.add_argument("--check", action="store_true", help="list violations; exit 1 if any")
+    ap.add_argument("paths", nargs="+", help="notebooks or folders of notebooks")
+    args = ap.parse_args(argv)
+    problems: list[str] = []
+    for path in notebooks(args.paths):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if args.apply:
+            path.write_text(json.dumps(apply(nb), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        problems += check(nb, str(path))
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
