@@ -17,6 +17,20 @@ Every chapter after the first trains on data from here; chapters never name a UR
 - ``attnbook.data.synthetic`` -- generated tasks; import it as ``from attnbook.data import synthetic``.
 """
 
+from attnbook.data import text
+from attnbook.data.corpora import (
+    HateSpeechComment,
+    TextClassificationData,
+    TranslationPair,
+    kfold,
+    load_korean_hate_speech,
+    load_mr,
+    load_names,
+    load_sst2,
+    load_tatoeba_kor_eng,
+    load_trec,
+    mr_split,
+)
 from attnbook.data.download import CACHE_ENV, MIRROR_ENV, cache_dir, fetch, mirror_dir
 from attnbook.data.errors import (
     DataError,
@@ -45,4 +59,16 @@ __all__ = [
     "Planetoid",
     "load_planetoid",
     "normalize_features",
+    "text",
+    "TextClassificationData",
+    "TranslationPair",
+    "HateSpeechComment",
+    "load_mr",
+    "mr_split",
+    "kfold",
+    "load_trec",
+    "load_sst2",
+    "load_names",
+    "load_tatoeba_kor_eng",
+    "load_korean_hate_speech",
 ]

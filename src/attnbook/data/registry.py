@@ -646,7 +646,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 _SOURCES["names"][2],
                 ("Recurrent networks",),
                 "load_names()",
-                "20,074 surnames in 18 languages",
+                "20,050 surnames in 18 languages",
             ),
             DatasetInfo(
                 "tatoeba_kor_eng",
