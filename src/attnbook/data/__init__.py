@@ -38,6 +38,13 @@ from attnbook.data.errors import (
     DataUnavailableError,
     UnsafePickleError,
 )
+from attnbook.data.imdb import (
+    IMDB_CLASSES,
+    Review,
+    check_imdb_members,
+    load_imdb,
+    load_imdb_reviews,
+)
 from attnbook.data.planetoid import Planetoid, load_planetoid, normalize_features
 from attnbook.data.registry import DATASETS, REGISTRY, DatasetInfo, RegistryEntry, datasets_markdown
 
@@ -71,4 +78,9 @@ __all__ = [
     "load_names",
     "load_tatoeba_kor_eng",
     "load_korean_hate_speech",
+    "IMDB_CLASSES",
+    "Review",
+    "load_imdb",
+    "load_imdb_reviews",
+    "check_imdb_members",
 ]

@@ -40,6 +40,7 @@ __all__ = [
     "DATASETS",
     "REGISTRY",
     "IMDB_CANONICAL_KEY",
+    "IMDB_MIRROR_KEYS",
     "entries_for",
     "datasets_markdown",
 ]
@@ -570,7 +571,8 @@ def _build_registry() -> dict[str, RegistryEntry]:
 
 
 #: Every data file, keyed by its path under the mirror (and cache) folder. Read-only.
-REGISTRY: Mapping[str, RegistryEntry] = MappingProxyType(_build_registry())
+_REGISTRY: dict[str, RegistryEntry] = _build_registry()
+REGISTRY: Mapping[str, RegistryEntry] = MappingProxyType(_REGISTRY)
 
 _PLANETOID_CITATION = (
     'Sen, Namata, Bilgic, Getoor, Galligher & Eliassi-Rad, "Collective Classification in Network '
