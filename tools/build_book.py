@@ -42,8 +42,8 @@ def check_dependencies() -> None:
 def summarise(log: str) -> list[str]:
     """The lines of a Sphinx log that name a problem, and the notebook error logs they point to."""
     problems = []
-    for line in log.splitlines():
-        if re.search(r"\b(WARNING|ERROR|CRITICAL)\b|Exception occurred|Traceback", line):
+    for line in ANSI.sub("", log).splitlines():
+        if SPHINX_PROBLEM.search(line) or re.search(r"Exception occurred|Traceback|^\S*Error:", line):
             problems.append(line.strip())
     for report in sorted((ROOT / "_build" / "html" / "reports").glob("**/*.err.log")):
         if report.stat().st_mtime < START:
@@ -57,6 +57,9 @@ def summarise(log: str) -> list[str]:
 
 
 START = time.time()
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Sphinx's own warnings ("path:line: WARNING: ..."), not the kernel's log lines ("[IPKernelApp] WARNING | ...")
+SPHINX_PROBLEM = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE):")
 
 
 def main() -> int:
@@ -65,8 +68,11 @@ def main() -> int:
     env = dict(os.environ)
     env.setdefault("ATTNBOOK_RESULTS_DIR", str(ROOT / "_build" / "results"))
     env.setdefault("MPLBACKEND", "Agg")
-    cmd = [sys.executable, "-m", "jupyter_book.cli.main", "build", ".", "-W", "-n", "--keep-going"]
-    print("$", " ".join(cmd[2:]), flush=True)
+    jb = Path(sys.executable).parent / "jupyter-book"
+    if not jb.is_file():
+        sys.exit(f"error: {jb} not found: the environment is incomplete; delete .venv and run 'make book'")
+    cmd = [str(jb), "build", ".", "-W", "-n", "--keep-going"]
+    print("$ jupyter-book", " ".join(cmd[1:]), flush=True)
     log_path = ROOT / "_build" / "build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
@@ -79,7 +85,7 @@ def main() -> int:
     log = "".join(out)
     log_path.write_text(log, encoding="utf-8")
     minutes = (time.time() - START) / 60
-    if p.returncode != 0 or re.search(r"build finished with problems|\bWARNING\b|\bERROR\b", log):
+    if p.returncode != 0 or re.search(r"build finished with problems", log) or SPHINX_PROBLEM.search(ANSI.sub("", log)):
         print("\n" + "=" * 72, file=sys.stderr)
         print(f"The book did NOT build (exit {p.returncode}, {minutes:.1f} min). Problems:", file=sys.stderr)
         for line in summarise(log) or ["(no warning lines found; see the full log)"]:

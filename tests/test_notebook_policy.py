@@ -1,0 +1,57 @@
+"""The notebooks' output policy (tools/nbpolicy.py) holds for every notebook in git."""
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+spec = importlib.util.spec_from_file_location("nbpolicy", ROOT / "tools" / "nbpolicy.py")
+nbpolicy = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(nbpolicy)
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_follows_policy(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nbpolicy.check(nb, path.name) == [], "run: python tools/nbpolicy.py --apply " + str(path)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_in_toc_and_records_results(path):
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    assert f"notebooks/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+    src = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert f'Recorder("{path.stem}")' in src, f"{path.name} must record through Recorder({path.stem!r})"
+    assert "rec.finish()" in src
+
+
+def test_policy_catches_violations():
+    good = {
+        "cells": [
+            {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
+             "outputs": [], "source": "import sys\nif 'google.colab' in sys.modules: pass"},
+            {"cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "execution_count": None,
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": "print(1)"},
+        ],
+        "metadata": {"kernelspec": {"name": "python3"}},
+    }
+    assert nbpolicy.check(good, "nb") == []
+    bad = copy.deepcopy(good)
+    bad["cells"][1]["outputs"].append({"output_type": "display_data", "metadata": {},
+                                       "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}})
+    bad["cells"][0]["outputs"] = [{"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]
+    bad["cells"][1]["execution_count"] = 3
+    problems = "\n".join(nbpolicy.check(bad, "nb"))
+    assert "not tagged" in problems and "not plain text" in problems and "execution count" in problems
+    fixed = nbpolicy.apply(copy.deepcopy(bad))
+    assert nbpolicy.check(fixed, "nb") == []
+    assert fixed["cells"][1]["outputs"][-1]["data"] == {"text/plain": "<Figure>"}

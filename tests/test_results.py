@@ -1,0 +1,99 @@
+"""Tests of attnbook.results: the record format is a contract read by tools outside the book."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from attnbook import results
+
+
+@pytest.fixture
+def rdir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTNBOOK_RESULTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_record_writes_the_contract(rdir):
+    rec = results.Recorder("20_soft_dictionary")
+    rec.record("attention/pooling/test_mse", np.float32(0.25), unit="MSE")
+    rec.record("gat/cora/test_acc", torch.tensor(83.1), unit="%", paper=83.0,
+               source="velickovic2018graph", seconds=1.5)
+    data = json.loads((rdir / "20_soft_dictionary.json").read_text())
+    assert isinstance(data, list) and len(data) == 2
+    for obj in data:
+        assert set(obj) == {"name", "value", "unit", "paper", "source", "seconds"}
+    assert data[0]["paper"] is None and data[0]["source"] is None
+    assert data[1] == {"name": "gat/cora/test_acc", "value": pytest.approx(83.1), "unit": "%",
+                       "paper": 83.0, "source": "velickovic2018graph", "seconds": 1.5}
+    secs = rec.finish()
+    timings = json.loads((rdir / "timings.json").read_text())
+    assert timings == {"notebooks/20_soft_dictionary.ipynb": secs}
+    loaded = results.load_all(rdir)
+    assert [r.name for r in loaded["20_soft_dictionary"]] == [d["name"] for d in data]
+
+
+def test_rerun_replaces_old_records_and_keeps_other_timings(rdir):
+    a = results.Recorder("a_nb")
+    a.record("x/y", 1, unit="")
+    a.finish()
+    b = results.Recorder("b_nb")
+    b.finish()
+    a2 = results.Recorder("a_nb")  # a re-run starts from an empty list
+    assert json.loads((rdir / "a_nb.json").read_text()) == []
+    a2.record("x/z", 2, unit="")
+    a2.finish()
+    assert set(results.load_timings(rdir)) == {"notebooks/a_nb.ipynb", "notebooks/b_nb.ipynb"}
+    assert [r.name for r in results.load_all(rdir)["a_nb"]] == ["x/z"]
+
+
+@pytest.mark.parametrize("name", ["noslash", "Upper/Case", "a//b", "/a/b", "a/b/", "a b/c", ""])
+def test_bad_names_rejected(rdir, name):
+    rec = results.Recorder("nb")
+    with pytest.raises(ValueError, match="slash-separated"):
+        rec.record(name, 1.0, unit="")
+
+
+def test_bad_values_rejected(rdir):
+    rec = results.Recorder("nb")
+    with pytest.raises(ValueError, match="finite"):
+        rec.record("a/b", float("nan"), unit="")
+    with pytest.raises(TypeError, match="number"):
+        rec.record("a/b", "high", unit="")
+    with pytest.raises(ValueError, match="source"):
+        rec.record("a/b", 1.0, unit="%", paper=2.0)
+    rec.record("a/b", 1.0, unit="%")
+    with pytest.raises(ValueError, match="already recorded"):
+        rec.record("a/b", 2.0, unit="%")
+    with pytest.raises(ValueError, match="file stem"):
+        results.Recorder("../escape")
+
+
+def test_no_temporary_files_left(rdir):
+    rec = results.Recorder("nb")
+    rec.record("a/b", 1.0, unit="")
+    rec.finish()
+    assert sorted(p.name for p in rdir.iterdir()) == ["nb.json", "timings.json"]
+
+
+def test_malformed_record_file_is_an_error(rdir):
+    (rdir / "bad.json").write_text(json.dumps([{"name": "a/b", "value": 1}]))
+    with pytest.raises(ValueError, match="exactly the keys"):
+        results.load_all(rdir)
+
+
+def test_default_dir_is_repo_build_results(monkeypatch, tmp_path):
+    monkeypatch.delenv("ATTNBOOK_RESULTS_DIR", raising=False)
+    (tmp_path / "src" / "attnbook").mkdir(parents=True)
+    (tmp_path / "_config.yml").write_text("title: x\n")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert results.results_dir() == tmp_path / "_build" / "results"
+
+
+def test_stopwatch():
+    with results.Stopwatch() as sw:
+        sum(range(1000))
+    first = sw.seconds
+    assert first >= 0 and sw.seconds == first  # frozen after the block

@@ -1,0 +1,46 @@
+"""Tests of attnbook.utils and attnbook.plot."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from attnbook.plot import heatmap, heatmaps  # noqa: E402
+from attnbook.utils import get_device, progress, seed_everything  # noqa: E402
+
+
+def test_seed_everything_is_reproducible():
+    seed_everything(3)
+    a = torch.randn(4)
+    g = seed_everything(3)
+    assert torch.equal(a, torch.randn(4))
+    assert torch.equal(torch.randn(2, generator=g), torch.randn(2, generator=seed_everything(3)))
+    with pytest.raises(ValueError):
+        seed_everything(-1)
+
+
+def test_get_device():
+    assert get_device("cpu") == torch.device("cpu")
+    assert get_device().type in ("cpu", "cuda")
+
+
+def test_progress_can_be_silenced(monkeypatch):
+    monkeypatch.setenv("ATTNBOOK_PROGRESS", "0")
+    assert list(progress(range(3))) == [0, 1, 2]
+
+
+def test_heatmap_labels_and_errors():
+    w = torch.softmax(torch.randn(2, 3), -1)
+    ax = heatmap(w, x_labels=list("abc"), y_labels=["q1", "q2"], annotate=True, title="t")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c"]
+    assert len(ax.texts) == 6
+    with pytest.raises(ValueError, match="2 labels for 3"):
+        heatmap(w, x_labels=["a", "b"])
+    with pytest.raises(ValueError, match="2-d"):
+        heatmap(torch.zeros(2, 2, 2))
+    fig = heatmaps([w, w, w, w], titles=list("abcd"), ncols=3)
+    assert len([a for a in fig.axes if a.get_title()]) == 4
+    plt.close("all")
