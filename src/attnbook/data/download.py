@@ -223,6 +223,13 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
         request = urllib.request.Request(entry.url, headers={"User-Agent": _USER_AGENT})
         try:
             response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise DataUnavailableError(
+                f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: "
+                f"HTTP {exc.code} {exc.reason}. To work offline, set {MIRROR_ENV} to a folder "
+                f"holding a copy (e.g. ../shared/data)."
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             raise DataUnavailableError(
                 f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: "
@@ -236,6 +243,14 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
             _progress_bar(entry.size, entry.key, progress) as bar,
         ):
             fd = -1  # now owned by `out`
+            announced = response.headers.get("Content-Length")
+            announced = int(announced) if announced and announced.isdigit() else None
+            if announced is not None and announced != entry.size:
+                raise DataIntegrityError(
+                    f"the server announces {announced} bytes for {entry.key!r} (dataset "
+                    f"{entry.dataset!r}) at {entry.url}, expected {entry.size} bytes with sha256 "
+                    f"{entry.sha256}; nothing was kept"
+                )
             while True:
                 try:
                     chunk = response.read(_CHUNK)
@@ -245,6 +260,13 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
                         f"broke off after {n} of {entry.size} bytes: {exc!r}"
                     ) from exc
                 if not chunk:
+                    if announced is not None and n < announced:  # the connection closed early
+                        raise DataIntegrityError(
+                            f"download of {entry.key!r} (dataset {entry.dataset!r}) from "
+                            f"{entry.url} broke off after {n} of {entry.size} bytes; expected "
+                            f"sha256 {entry.sha256}, actual (of the part) {sha.hexdigest()}; "
+                            "nothing was kept"
+                        )
                     break
                 n += len(chunk)
                 if n > entry.size:  # never write more than the registry allows
