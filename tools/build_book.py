@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = ["jupyter_book", "myst_nb", "sphinx_exercise", "sphinxcontrib.bibtex", "nbval", "torch", "attnbook"]
 
 
-def check_dependencies() -> None:
+def check_dependencies(book: Path) -> None:
     missing = []
     for mod in REQUIRED:
         try:
@@ -34,24 +34,27 @@ def check_dependencies() -> None:
             + "\n  run 'make book' (it installs them into .venv), or "
             "'pip install -c constraints.txt -r requirements.txt'"
         )
-    mathjax = ROOT / "book" / "_static" / "mathjax" / "tex-chtml.js"
-    if not mathjax.is_file():
-        sys.exit(f"error: {mathjax.relative_to(ROOT)} is missing: run 'make book' (it fetches MathJax with npm)")
+    config = (book / "_config.yml").read_text(encoding="utf-8") if (book / "_config.yml").is_file() else ""
+    if not config:
+        sys.exit(f"error: {book / '_config.yml'} not found: is {book} a Jupyter Book?")
+    mathjax = book / "book" / "_static" / "mathjax" / "tex-chtml.js"
+    if "mathjax/tex-chtml.js" in config and not mathjax.is_file():
+        sys.exit(f"error: {mathjax} is missing: run 'make book' (it fetches MathJax with npm)")
 
 
-def summarise(log: str) -> list[str]:
+def summarise(log: str, book: Path) -> list[str]:
     """The lines of a Sphinx log that name a problem, and the notebook error logs they point to."""
     problems = []
     for line in ANSI.sub("", log).splitlines():
         if SPHINX_PROBLEM.search(line) or re.search(r"Exception occurred|Traceback|^\S*Error:", line):
             problems.append(line.strip())
-    for report in sorted((ROOT / "_build" / "html" / "reports").glob("**/*.err.log")):
+    for report in sorted((book / "_build" / "html" / "reports").glob("**/*.err.log")):
         if report.stat().st_mtime < START:
             continue
-        text = report.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        text = ANSI.sub("", report.read_text(encoding="utf-8", errors="replace")).strip().splitlines()
         # the failing cell's source and the exception are at the end of the log
         tail = [ln for ln in text if ln.strip()][-25:]
-        problems.append(f"--- {report.relative_to(ROOT)} (notebook execution log), last lines:")
+        problems.append(f"--- {report} (notebook execution log), last lines:")
         problems.extend("    " + ln for ln in tail)
     return problems
 
@@ -62,18 +65,23 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SPHINX_PROBLEM = re.compile(r"(WARNING|ERROR|CRITICAL|SEVERE):")
 
 
-def main() -> int:
-    os.chdir(ROOT)
-    check_dependencies()
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build the book (see the module docstring).")
+    ap.add_argument("--book", type=Path, default=ROOT, help="the book's folder (default: this repository)")
+    book = ap.parse_args(argv).book.resolve()
+    os.chdir(book)
+    check_dependencies(book)
     env = dict(os.environ)
-    env.setdefault("ATTNBOOK_RESULTS_DIR", str(ROOT / "_build" / "results"))
+    env.setdefault("ATTNBOOK_RESULTS_DIR", str(book / "_build" / "results"))
     env.setdefault("MPLBACKEND", "Agg")
     jb = Path(sys.executable).parent / "jupyter-book"
     if not jb.is_file():
         sys.exit(f"error: {jb} not found: the environment is incomplete; delete .venv and run 'make book'")
     cmd = [str(jb), "build", ".", "-W", "-n", "--keep-going"]
     print("$ jupyter-book", " ".join(cmd[1:]), flush=True)
-    log_path = ROOT / "_build" / "build.log"
+    log_path = book / "_build" / "build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) as p:
@@ -88,13 +96,13 @@ def main() -> int:
     if p.returncode != 0 or re.search(r"build finished with problems", log) or SPHINX_PROBLEM.search(ANSI.sub("", log)):
         print("\n" + "=" * 72, file=sys.stderr)
         print(f"The book did NOT build (exit {p.returncode}, {minutes:.1f} min). Problems:", file=sys.stderr)
-        for line in summarise(log) or ["(no warning lines found; see the full log)"]:
+        for line in summarise(log, book) or ["(no warning lines found; see the full log)"]:
             print("  " + line, file=sys.stderr)
-        print(f"Full log: {log_path.relative_to(ROOT)}", file=sys.stderr)
+        print(f"Full log: {log_path}", file=sys.stderr)
         return p.returncode or 1
-    index = ROOT / "_build" / "html" / "index.html"
+    index = book / "_build" / "html" / "index.html"
     print(f"\nThe book is built ({minutes:.1f} min): {index}\n  open it, or serve it: "
-          f"python -m http.server -d {index.parent.relative_to(ROOT)}")
+          f"python -m http.server -d {index.parent}")
     return 0
 
 
