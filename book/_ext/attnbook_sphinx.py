@@ -6,7 +6,8 @@ Directives (MyST: ```` ```{attnbook-results} ````):
   (``_build/results/<notebook>.json``), with the paper's value and source beside it;
 - ``attnbook-timings``: each notebook's execution time (``_build/results/timings.json``) against the
   3-minute budget;
-- ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation, chapters).
+- ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation, chapters),
+  made when the page is read (it does not depend on the notebooks).
 
 The notebooks execute while Sphinx *reads* the sources, so the tables are filled in later, when each
 page is *written* (``doctree-resolved``); pages holding these directives are re-read on every build.
@@ -185,22 +186,27 @@ def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     return [_table(["notebook", "seconds (2 CPU cores)", "within budget"], rows)]
 
 
-def _datasets_table(app: Sphinx, docname: str) -> list[nodes.Node]:
-    from attnbook.data.registry import datasets_rows
-
-    rows = []
-    for d in datasets_rows():
-        chapters = [_link(app, docname, f"notebooks/{c}", c) for c in d.get("chapters", [])]
-        chap = nodes.paragraph()
-        for i, c in enumerate(chapters):
-            if i:
-                chap += nodes.Text(", ")
-            chap += c
-        rows.append([d["name"], d["files"], d["size"], d["licence"], d["citation"], chap])
-    return [_table(["dataset", "files", "size", "licence", "cite", "used in"], rows)]
+_BUILDERS = {"results": _results_table, "timings": _timings_table}
 
 
-_BUILDERS = {"results": _results_table, "timings": _timings_table, "datasets": _datasets_table}
+class DatasetsDirective(SphinxDirective):
+    """The registry's table (``attnbook.data.registry.datasets_markdown``), parsed as MyST.
+
+    The registry does not depend on the notebooks, so this table is made when the page is read.
+    """
+
+    has_content = False
+
+    def run(self):
+        from docutils.statemachine import StringList
+
+        from attnbook.data.registry import datasets_markdown
+
+        container = nodes.container(classes=["attnbook-datasets"])
+        md = datasets_markdown(cite=True, files=True)
+        self.state.nested_parse(StringList(md.splitlines(), source="attnbook.data.registry"),
+                                self.content_offset, container)
+        return [container]
 
 
 def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> None:
@@ -225,6 +231,7 @@ def on_env_merge_info(app, env, docnames, other):
 def setup(app: Sphinx):
     for kind in _BUILDERS:
         app.add_directive(f"attnbook-{kind}", _directive(kind))
+    app.add_directive("attnbook-datasets", DatasetsDirective)
     app.add_node(attnbook_placeholder)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
