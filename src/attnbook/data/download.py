@@ -49,10 +49,6 @@ _CHUNK = 1 << 16  # bytes read per network/disk read
 _TIMEOUT_S = 30.0  # socket timeout of a download
 _USER_AGENT = "attnbook-data/0.1 (+https://github.com/attnbook/attnbook)"
 
-# Files already verified in this process: (path, size, mtime_ns, inode) -> sha256. A file that is
-# rewritten changes its mtime or inode and is checked again.
-_VERIFIED: dict[tuple[str, int, int, int], str] = {}
-
 
 def mirror_dir() -> Path | None:
     """The mirror folder (``$ATTNBOOK_DATA_MIRROR``), or ``None`` when the variable is unset."""
@@ -114,23 +110,14 @@ def _mismatch(entry: RegistryEntry, where: str, size: int, sha: str, md5: str) -
     return None
 
 
-def _stat_key(path: Path) -> tuple[str, int, int, int]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-
-
 def verify_file(path: Path, key: str | RegistryEntry, *, where: str = "local") -> None:
     """Raise :class:`DataIntegrityError` unless ``path`` has the entry's size and digests."""
     entry = _entry(key)
     path = Path(path)
-    skey = _stat_key(path)
-    if _VERIFIED.get(skey) == entry.sha256:
-        return
-    size, sha, md5 = file_digests(path)
+    size, sha, md5 = file_digests(path)  # every time: no stat-based shortcut to fool
     problem = _mismatch(entry, where, size, sha, md5)
     if problem:
         raise DataIntegrityError(problem + f" (file: {path})")
-    _VERIFIED[skey] = entry.sha256
 
 
 def locate(key: str | RegistryEntry) -> Path | None:

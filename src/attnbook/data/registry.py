@@ -611,8 +611,9 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 "mr",
                 "MR sentence polarity (rt-polarity)",
                 'Pang & Lee, "Seeing Stars: Exploiting Class Relationships for Sentiment '
-                'Categorization with Respect to Rating Scales", ACL 2005',
-                ("pang2005seeing",),
+                'Categorization with Respect to Rating Scales", ACL 2005; files as preprocessed by '
+                "Kim, EMNLP 2014",
+                ("pang2005seeing", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
                 ("CNNs for text",),
                 "load_mr()",
@@ -621,8 +622,9 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
             DatasetInfo(
                 "trec",
                 "TREC question classification",
-                'Li & Roth, "Learning Question Classifiers", COLING 2002',
-                ("li2002learning",),
+                'Li & Roth, "Learning Question Classifiers", COLING 2002; files as preprocessed by '
+                "Kim, EMNLP 2014",
+                ("li2002learning", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
                 ("CNNs for text",),
                 "load_trec()",
@@ -632,8 +634,9 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 "sst2",
                 "SST-2 (Stanford Sentiment Treebank, binary)",
                 'Socher, Perelygin, Wu, Chuang, Manning, Ng & Potts, "Recursive Deep Models for '
-                'Semantic Compositionality Over a Sentiment Treebank", EMNLP 2013',
-                ("socher2013recursive",),
+                'Semantic Compositionality Over a Sentiment Treebank", EMNLP 2013; files as '
+                "preprocessed by Kim, EMNLP 2014",
+                ("socher2013recursive", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
                 ("CNNs for text",),
                 "load_sst2()",
@@ -735,7 +738,7 @@ def datasets_markdown(*, cite: bool = True, files: bool = False) -> str:
         if cite and d.bibkeys:
             citation += " " + ", ".join(f"{{cite}}`{k}`" for k in d.bibkeys)
         lines.append(
-            f"| **{_md_escape(d.title)}**<br>{_md_escape(d.description)} | {size} | "
+            f"| **{_md_escape(d.title)}**: {_md_escape(d.description)} | {size} | "
             f"{_md_escape(d.licence)} | {citation} | {'; '.join(d.chapters)} | "
             f"`attnbook.data.{d.loader}` |"
         )
