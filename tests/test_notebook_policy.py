@@ -49,9 +49,10 @@ def test_policy_catches_violations():
     bad["cells"][1]["outputs"].append({"output_type": "display_data", "metadata": {},
                                        "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}})
     bad["cells"][0]["outputs"] = [{"output_type": "error", "ename": "E", "evalue": "", "traceback": []}]
-    bad["cells"][1]["execution_count"] = 3
+    bad["cells"][0]["execution_count"] = 3
     problems = "\n".join(nbpolicy.check(bad, "nb"))
     assert "not tagged" in problems and "not plain text" in problems and "execution count" in problems
+    assert "Colab" not in problems
     fixed = nbpolicy.apply(copy.deepcopy(bad))
     assert nbpolicy.check(fixed, "nb") == []
     assert fixed["cells"][1]["outputs"][-1]["data"] == {"text/plain": "<Figure>"}

@@ -6,7 +6,9 @@ The policy, enforced by ``tests/test_notebook_policy.py``:
 1. No outputs are stored, except in cells tagged ``nbval-check-output``: nbval (run with
    ``--nbval-lax``) compares those cells' fresh output with the stored one. Their stored output is
    text only (``stream`` stdout, or ``text/plain`` results) and at most 2,000 characters.
-2. No stored images, errors, tracebacks, stderr, execution counts or per-cell execution metadata.
+2. No stored images, errors, tracebacks, stderr or per-cell execution metadata; no execution counts
+   except on checked cells, which nbval requires to look "run" (their count is their position among
+   the code cells, so it is stable from run to run).
 3. The first code cell is the Colab install cell, tagged ``remove-cell`` (the site hides it).
 4. The kernel is ``python3``.
 
@@ -44,7 +46,7 @@ def _keep_output(output: dict) -> dict | None:
             return None
         out = {"output_type": kind, "data": {"text/plain": data["text/plain"]}, "metadata": {}}
         if kind == "execute_result":
-            out["execution_count"] = None
+            out["execution_count"] = output.get("execution_count")
         return out
     return None  # errors and anything else are never stored
 
@@ -57,18 +59,22 @@ def notebooks(paths: list[str]) -> list[Path]:
 
 
 def apply(nb: dict) -> dict:
+    position = 0
     for cell in nb.get("cells", []):
         cell.get("metadata", {}).pop("execution", None)
         if cell.get("cell_type") != "code":
             cell.pop("outputs", None)
             cell.pop("execution_count", None)
             continue
+        position += 1
         cell["execution_count"] = None
         tags = cell.get("metadata", {}).get("tags", [])
         if CHECK_TAG in tags:
             cell["outputs"] = [o for o in map(_keep_output, cell.get("outputs", [])) if o]
-        else:
-            cell["outputs"] = []
+            cell["execution_count"] = position
+            for o in cell["outputs"]:
+                if o["output_type"] == "execute_result":
+                    o["execution_count"] = position
     meta = nb.setdefault("metadata", {})
     meta["kernelspec"] = dict(KERNELSPEC)
     meta.pop("widgets", None)
@@ -94,10 +100,10 @@ def check(nb: dict, name: str) -> list[str]:
             problems.append(f"{where}: stores execution metadata")
         if cell.get("cell_type") != "code":
             continue
-        if cell.get("execution_count") is not None:
-            problems.append(f"{where}: stores an execution count")
         outputs = cell.get("outputs", [])
         tags = cell.get("metadata", {}).get("tags", [])
+        if CHECK_TAG not in tags and cell.get("execution_count") is not None:
+            problems.append(f"{where}: stores an execution count")
         if outputs and CHECK_TAG not in tags:
             problems.append(f"{where}: stores outputs but is not tagged {CHECK_TAG}")
         for o in outputs:
