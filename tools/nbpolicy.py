@@ -75,10 +75,11 @@ def apply(nb: dict) -> dict:
             for o in cell["outputs"]:
                 if o["output_type"] == "execute_result":
                     o["execution_count"] = position
+        else:
+            cell["outputs"] = []
     meta = nb.setdefault("metadata", {})
     meta["kernelspec"] = dict(KERNELSPEC)
     meta.pop("widgets", None)
-    meta.setdefault("language_info", {"name": "python"})
     meta["language_info"] = {"name": "python"}
     return nb
 
