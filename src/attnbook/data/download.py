@@ -200,80 +200,82 @@ def _progress_bar(total: int, desc: str, enabled: bool):
 
 
 def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
-    """Download ``entry.url`` to ``dest`` through a temporary file, verified, atomically."""
+    """Download ``entry.url`` to ``dest`` through a temporary file, verified, atomically.
+
+    The temporary file (``.<name>.<random>.part`` beside ``dest``) is deleted on every failure,
+    including ``KeyboardInterrupt``; ``dest`` appears only complete and verified (``os.replace``).
+    """
     assert entry.url is not None
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        sha, md5, n = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
-        request = urllib.request.Request(entry.url, headers={"User-Agent": _USER_AGENT})
-        try:
-            response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise DataUnavailableError(
-                f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: "
-                f"HTTP {exc.code} {exc.reason}. To work offline, set {MIRROR_ENV} to a folder "
-                f"holding a copy (e.g. ../shared/data)."
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise DataUnavailableError(
-                f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: "
-                f"{exc}. It is not in the cache ({cache_dir()}) and no mirror has it; to work "
-                f"offline, set {MIRROR_ENV} to a folder holding a copy (e.g. ../shared/data), "
-                f"or put a verified copy at {dest} ({CACHE_ENV} names the cache folder)."
-            ) from exc
-        with (
-            response,
-            os.fdopen(fd, "wb") as out,
-            _progress_bar(entry.size, entry.key, progress) as bar,
-        ):
-            fd = -1  # now owned by `out`
-            announced = response.headers.get("Content-Length")
-            announced = int(announced) if announced and announced.isdigit() else None
-            if announced is not None and announced != entry.size:
-                raise DataIntegrityError(
-                    f"the server announces {announced} bytes for {entry.key!r} (dataset "
-                    f"{entry.dataset!r}) at {entry.url}, expected {entry.size} bytes with sha256 "
-                    f"{entry.sha256}; nothing was kept"
-                )
-            while True:
-                try:
-                    chunk = response.read(_CHUNK)
-                except (OSError, ValueError) as exc:  # IncompleteRead, reset, timeout
-                    raise DataIntegrityError(
-                        f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url} "
-                        f"broke off after {n} of {entry.size} bytes: {exc!r}"
-                    ) from exc
-                if not chunk:
-                    if announced is not None and n < announced:  # the connection closed early
-                        raise DataIntegrityError(
-                            f"download of {entry.key!r} (dataset {entry.dataset!r}) from "
-                            f"{entry.url} broke off after {n} of {entry.size} bytes; expected "
-                            f"sha256 {entry.sha256}, actual (of the part) {sha.hexdigest()}; "
-                            "nothing was kept"
-                        )
-                    break
-                n += len(chunk)
-                if n > entry.size:  # never write more than the registry allows
-                    raise DataIntegrityError(
-                        f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url} "
-                        f"is longer than the expected {entry.size} bytes; expected sha256 "
-                        f"{entry.sha256}"
-                    )
-                sha.update(chunk)
-                md5.update(chunk)
-                out.write(chunk)
-                bar.update(len(chunk))
+        with os.fdopen(fd, "wb") as out:
+            n, sha, md5 = _stream(entry, out, progress)
             out.flush()
             os.fsync(out.fileno())
-        problem = _mismatch(entry, "downloaded", n, sha.hexdigest(), md5.hexdigest())
+        problem = _mismatch(entry, "downloaded", n, sha, md5)
         if problem:
             raise DataIntegrityError(problem + "; the download was deleted")
         os.replace(tmp, dest)
     except BaseException:
-        if fd >= 0:
-            os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _unavailable(entry: RegistryEntry, reason: str) -> DataUnavailableError:
+    return DataUnavailableError(
+        f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: {reason}. "
+        f"It is not in the cache ({cache_dir() / entry.key}) and no mirror has it; to work "
+        f"offline, set {MIRROR_ENV} to a folder holding a copy (e.g. ../shared/data), or "
+        f"{CACHE_ENV} to a cache folder that has one."
+    )
+
+
+def _stream(entry: RegistryEntry, out, progress: bool) -> tuple[int, str, str]:
+    """Copy the response body of ``entry.url`` into ``out``; return ``(bytes, sha256, md5)``."""
+    assert entry.url is not None
+    sha, md5, n = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    request = urllib.request.Request(entry.url, headers={"User-Agent": _USER_AGENT})
+    try:
+        response = urllib.request.urlopen(request, timeout=_TIMEOUT_S)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise _unavailable(entry, f"HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise _unavailable(entry, str(exc)) from exc
+    what = f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}"
+    with response, _progress_bar(entry.size, entry.key, progress) as bar:
+        announced = response.headers.get("Content-Length")
+        announced = int(announced) if announced and announced.isdigit() else None
+        if announced is not None and announced != entry.size:
+            raise DataIntegrityError(
+                f"{what}: the server announces {announced} bytes, expected {entry.size} bytes "
+                f"with sha256 {entry.sha256}; refused before reading, nothing was kept"
+            )
+        while True:
+            try:
+                chunk = response.read(_CHUNK)
+            except (OSError, ValueError) as exc:  # IncompleteRead, connection reset, timeout
+                raise DataIntegrityError(
+                    f"{what} broke off after {n} of {entry.size} bytes ({exc!r}); expected sha256 "
+                    f"{entry.sha256}, actual (of the part) {sha.hexdigest()}; nothing was kept"
+                ) from exc
+            if not chunk:
+                if announced is not None and n < announced:  # the connection closed early
+                    raise DataIntegrityError(
+                        f"{what} broke off after {n} of {entry.size} bytes; expected sha256 "
+                        f"{entry.sha256}, actual (of the part) {sha.hexdigest()}; nothing was kept"
+                    )
+                return n, sha.hexdigest(), md5.hexdigest()
+            n += len(chunk)
+            sha.update(chunk)
+            md5.update(chunk)
+            if n > entry.size:  # never write more than the registry allows
+                raise DataIntegrityError(
+                    f"{what} is longer than the expected {entry.size} bytes; expected sha256 "
+                    f"{entry.sha256}, actual (of the first {n} bytes) {sha.hexdigest()}; nothing "
+                    "was kept"
+                )
+            out.write(chunk)
+            bar.update(len(chunk))

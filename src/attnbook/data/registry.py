@@ -2,16 +2,15 @@
 
 Every real dataset the book trains on is listed here (chapters never name a URL themselves):
 
-=====================  =====================================================  ==============================
-dataset                 chapter(s)                                             loader
-=====================  =====================================================  ==============================
-Cora, Citeseer          Graph Attention Networks (part V)                      :func:`load_planetoid`
-MR, TREC, SST-2         CNNs for text (part III)                               :func:`load_mr`, ...
-surnames                Recurrent networks (part I)                            :func:`load_names`
-Tatoeba kor-eng         Sequence to sequence; attention in seq2seq (I, II)     :func:`load_tatoeba_kor_eng`
-IMDB (aclImdb)          Attention for classification: HAN (part II)            :func:`load_imdb`
-BEEP! Korean comments   Attention for classification, Korean example (II)      :func:`load_korean_hate_speech`
-=====================  =====================================================  ==============================
+- Cora, Citeseer: chapter "Graph Attention Networks" (part V), :func:`load_planetoid`;
+- MR, TREC, SST-2: chapter "CNNs for text" (part III), :func:`load_mr`, :func:`load_trec`,
+  :func:`load_sst2`;
+- surnames by language: chapter "Recurrent networks" (part I), :func:`load_names`;
+- Tatoeba Korean-English pairs: chapters "Sequence to sequence" and "Attention in seq2seq",
+  :func:`load_tatoeba_kor_eng`;
+- IMDB (aclImdb): chapter "Attention for classification" (the HAN, part II), :func:`load_imdb`;
+- BEEP! Korean comments: chapter "Attention for classification" (a Korean example),
+  :func:`load_korean_hate_speech`.
 
 A :class:`RegistryEntry` is keyed by its path under the mirror folder (``planetoid/ind.cora.x``); the
 same relative path is used in the cache. The URLs are ``raw.githubusercontent.com`` URLs at a fixed
