@@ -132,6 +132,24 @@ def test_real_split_25k_25k():
 
 
 @needs_mirror
+def test_real_reviews_as_han_batches():
+    from attnbook.data.text import Vocab, pad_documents, tokenize_document
+
+    reviews = load_imdb("train").texts[:16]
+    docs = [tokenize_document(t) for t in reviews]
+    assert all(len(d) >= 1 for d in docs)
+    assert not any("<br" in w or "/>" in w for d in docs for s in d for w in s)
+    vocab = Vocab.build((sent for d in docs for sent in d), min_freq=1)
+    ids = [[vocab.encode(s) for s in d] for d in docs]
+    batch = pad_documents(ids, pad_id=vocab.pad_id)
+    b, s, length = batch.ids.shape
+    assert b == 16 and s == max(len(d) for d in docs)
+    assert length == max(len(x) for d in docs for x in d)
+    assert batch.doc_lengths.tolist() == [len(d) for d in docs]
+    assert int(batch.word_mask.sum()) == sum(len(x) for d in docs for x in d)
+
+
+@needs_mirror
 @pytest.mark.slow
 def test_real_members_match_the_manifest():
     from attnbook.data import check_imdb_members

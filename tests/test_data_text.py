@@ -11,6 +11,7 @@ from attnbook.data.text import (
     pad_batch,
     pad_documents,
     split_sentences,
+    to_ascii,
     tokenize_chars,
     tokenize_document,
     tokenize_en,
@@ -123,3 +124,9 @@ def test_pad_documents():
     assert torch.equal(batch.word_mask.any(-1), batch.sentence_mask)  # no empty sentences here
     cut = pad_documents(docs, max_sentences=1, max_words=1)
     assert cut.ids.shape == (3, 1, 1) and cut.ids[:, 0, 0].tolist() == [1, 4, 0]
+
+
+def test_to_ascii():
+    assert to_ascii("Nóvák") == "Novak"
+    assert to_ascii("Ślusarski") == "Slusarski"
+    assert to_ascii("안녕") == ""

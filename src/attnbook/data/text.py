@@ -35,6 +35,7 @@ __all__ = [
     "tokenize_en",
     "tokenize_chars",
     "tokenize_ko",
+    "to_ascii",
     "split_sentences",
     "tokenize_document",
     "Vocab",
@@ -66,6 +67,17 @@ def tokenize_ko(text: str) -> list[str]:
     ``"안녕 하세요"`` -> ``['안', '녕', ' ', '하', '세', '요']``.
     """
     return list(_SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip())
+
+
+def to_ascii(text: str) -> str:
+    """Drop accents and other combining marks, then any non-ASCII character: ``"Nóvák"`` ->
+    ``"Novak"`` (what the char-RNN surname classifier does to shrink its alphabet)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return (
+        "".join(c for c in decomposed if not unicodedata.combining(c))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
 
 
 # A sentence ends after a run of . ! ? followed by whitespace, or at a line break.
