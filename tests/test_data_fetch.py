@@ -286,7 +286,7 @@ def test_corrupt_cache_entry_offline_is_removed_and_reported(dirs, monkeypatch):
     register(monkeypatch, closed_port_url())
     (cache / KEY).parent.mkdir(parents=True)
     (cache / KEY).write_bytes(b"garbage")
-    with pytest.raises(DataUnavailableError):
+    with pytest.raises(DataUnavailableError, match="corrupt cached copy was found and removed"):
         fetch(KEY)
     assert files_in(cache) == []
 

@@ -120,26 +120,31 @@ def verify_file(path: Path, key: str | RegistryEntry, *, where: str = "local") -
         raise DataIntegrityError(problem + f" (file: {path})")
 
 
-def locate(key: str | RegistryEntry) -> Path | None:
-    """The verified local path of a file (mirror or cache) without downloading, or ``None``.
-
-    A corrupt cache entry is deleted (and ``None`` returned); a corrupt mirror file raises.
-    """
-    entry = _entry(key)
+def _locate(entry: RegistryEntry) -> tuple[Path | None, str]:
+    """``(verified local path or None, note)``; the note says if a corrupt cache entry was removed."""
     mirror = mirror_dir()
     if mirror is not None:
         p = mirror / entry.key
         if p.is_file():
             verify_file(p, entry, where=f"mirror (${MIRROR_ENV}={mirror})")
-            return p
+            return p, ""
     p = cache_dir() / entry.key
     if p.is_file():
         try:
             verify_file(p, entry, where="cached")
-            return p
-        except DataIntegrityError:
+            return p, ""
+        except DataIntegrityError as exc:
             p.unlink(missing_ok=True)  # corrupt cache entry: remove it, the caller re-downloads
-    return None
+            return None, f"A corrupt cached copy was found and removed ({exc}). "
+    return None, ""
+
+
+def locate(key: str | RegistryEntry) -> Path | None:
+    """The verified local path of a file (mirror or cache) without downloading, or ``None``.
+
+    A corrupt cache entry is deleted (and ``None`` returned); a corrupt mirror file raises.
+    """
+    return _locate(_entry(key))[0]
 
 
 def fetch(key: str, *, progress: bool = True) -> Path:
@@ -162,17 +167,22 @@ def fetch(key: str, *, progress: bool = True) -> Path:
             variable to set.
     """
     entry = _entry(key)
-    local = locate(entry)
+    local, note = _locate(entry)
     if local is not None:
         return local
     dest = cache_dir() / entry.key
     if entry.url is None:
         raise DataUnavailableError(
-            f"{entry.key!r} (dataset {entry.dataset!r}) exists only in the offline mirror and is "
-            f"not in it or in the cache; set {MIRROR_ENV} to the mirror folder (e.g. "
+            f"{note}{entry.key!r} (dataset {entry.dataset!r}) exists only in the offline mirror "
+            f"and is not in it or in the cache; set {MIRROR_ENV} to the mirror folder (e.g. "
             f"../shared/data). {entry.note}"
         )
-    _download(entry, dest, progress=progress)
+    try:
+        _download(entry, dest, progress=progress)
+    except DataUnavailableError as exc:
+        if note:
+            raise DataUnavailableError(note + str(exc)) from exc
+        raise
     return dest
 
 
