@@ -39,7 +39,7 @@ import scipy.sparse as sp
 import torch
 
 from attnbook.data.download import read_verified
-from attnbook.data.errors import DataError
+from attnbook.data.errors import DataError, DataUnavailableError
 from attnbook.data.safe_pickle import restricted_load
 
 __all__ = ["Planetoid", "load_planetoid", "normalize_features", "PLANETOID_NAMES"]
@@ -141,16 +141,13 @@ def load_planetoid(name: str) -> Planetoid:
         a :class:`Planetoid`; its tensors are new on every call (safe to modify).
     """
     key = str(name).lower()
+    if key == "pubmed":
+        raise DataUnavailableError(
+            f"{name!r}: Pubmed is not in the dataset registry (its ind.pubmed.allx is not in the "
+            f"offline mirror); choose one of {PLANETOID_NAMES}."
+        )
     if key not in PLANETOID_NAMES:
-        hint = (
-            " Pubmed is not in the dataset registry (its ind.pubmed.allx is not in the offline "
-            "mirror)."
-            if key == "pubmed"
-            else ""
-        )
-        raise DataError(
-            f"unknown Planetoid dataset {name!r}: choose one of {PLANETOID_NAMES}.{hint}"
-        )
+        raise DataError(f"unknown Planetoid dataset {name!r}: choose one of {PLANETOID_NAMES}.")
 
     x, y, tx, ty, allx, ally, graph = (_load_part(key, p) for p in _PARTS)
     text = read_verified(f"planetoid/ind.{key}.test.index").decode("ascii")
