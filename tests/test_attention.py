@@ -193,7 +193,7 @@ def test_does_not_modify_inputs(qkv):
     m = random_mask()
     m_copy = m.clone()
     attend(q, k, v, mask=m)
-    for a, b in zip((q, k, v), copies):
+    for a, b in zip((q, k, v), copies, strict=True):
         assert torch.equal(a, b)
     assert torch.equal(m, m_copy)
 

@@ -102,6 +102,16 @@ def _check_qk(query: Tensor, key: Tensor, same_dim: bool) -> None:
         )
 
 
+def _check_widths(module: nn.Module, query: Tensor, key: Tensor) -> None:
+    """Shapes for a score module with fixed ``query_dim`` and ``key_dim``."""
+    _check_qk(query, key, same_dim=False)
+    if query.shape[-1] != module.query_dim or key.shape[-1] != module.key_dim:
+        raise ValueError(
+            f"{module!r} expects query (B, T, {module.query_dim}) and key (B, S, {module.key_dim}), "
+            f"got query {tuple(query.shape)} and key {tuple(key.shape)}"
+        )
+
+
 def dot_score(query: Tensor, key: Tensor) -> Tensor:
     r"""Dot-product score :math:`q^\top k`. query ``(B, T, D)``, key ``(B, S, D)`` -> ``(B, T, S)``."""
     _check_qk(query, key, same_dim=True)
@@ -141,12 +151,7 @@ class AdditiveScore(nn.Module):
         self.w_v = nn.Linear(hidden_dim, 1, bias=False)
 
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
-        _check_qk(query, key, same_dim=False)
-        if query.shape[-1] != self.query_dim or key.shape[-1] != self.key_dim:
-            raise ValueError(
-                f"{self!r} expects query (B, T, {self.query_dim}) and key (B, S, {self.key_dim}), "
-                f"got query {tuple(query.shape)} and key {tuple(key.shape)}"
-            )
+        _check_widths(self, query, key)
         # (B, T, 1, H) + (B, 1, S, H) -> (B, T, S, H): every query meets every key
         hidden = torch.tanh(self.w_q(query).unsqueeze(2) + self.w_k(key).unsqueeze(1))
         return self.w_v(hidden).squeeze(-1)  # (B, T, S)
@@ -176,12 +181,7 @@ class GeneralScore(nn.Module):
         nn.init.xavier_uniform_(self.weight)
 
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
-        _check_qk(query, key, same_dim=False)
-        if query.shape[-1] != self.query_dim or key.shape[-1] != self.key_dim:
-            raise ValueError(
-                f"{self!r} expects query (B, T, {self.query_dim}) and key (B, S, {self.key_dim}), "
-                f"got query {tuple(query.shape)} and key {tuple(key.shape)}"
-            )
+        _check_widths(self, query, key)
         # (B, T, Dq) @ (Dq, Dk) -> (B, T, Dk); then @ (B, Dk, S) -> (B, T, S)
         return (query @ self.weight) @ key.transpose(-2, -1)
 
