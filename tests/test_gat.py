@@ -1,0 +1,268 @@
+"""Tests of attnbook.gat: the GAT layer (edge list and dense), GATv2, GCN, the ensembles, PyG agreement."""
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from attnbook.gat import (
+    GAT,
+    GCN,
+    DenseGATLayer,
+    GATEnsemble,
+    GATLayer,
+    GATv2Layer,
+    GCNEnsemble,
+    GCNLayer,
+    attention_entropy,
+    fit_ensemble,
+)
+from attnbook.graph import SparseRows, add_self_loops, scatter_sum, to_dense_adj
+
+# toy graph: 0 <-> 1, 1 <-> 2, 2 <-> 3, 3 -> 0; node 4 has no neighbours
+EDGES = torch.tensor([[0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 0]])
+N, FIN = 5, 6
+
+
+def pyg():
+    """Import PyG's layers, silencing the DeprecationWarning its import emits on this torch."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import torch_geometric.nn as pygnn
+    return pygnn
+
+
+@pytest.fixture
+def x():
+    return torch.randn(N, FIN, generator=torch.Generator().manual_seed(0))
+
+
+def dense_twin(layer: GATLayer) -> DenseGATLayer:
+    d = DenseGATLayer(layer.in_features, layer.out_features, layer.heads, layer.concat,
+                      layer.negative_slope, layer.dropout)
+    d.load_state_dict(layer.state_dict())
+    return d
+
+
+def test_shapes_and_repr(x):
+    layer = GATLayer(FIN, 4, heads=3)
+    assert layer(x, EDGES).shape == (N, 12)
+    assert GATLayer(FIN, 4, heads=3, concat=False)(x, EDGES).shape == (N, 4)
+    assert repr(layer) == "GATLayer(6, 4, heads=3)"
+    assert repr(DenseGATLayer(8, 8, heads=8)) == "DenseGATLayer(8, 8, heads=8)"
+    out, (ei, alpha) = layer(x, EDGES, return_attention=True)
+    assert ei.shape == (2, EDGES.shape[1] + N) and alpha.shape == (EDGES.shape[1] + N, 3)
+
+
+def test_attention_sums_to_one_per_node(x):
+    _, (ei, alpha) = GATLayer(FIN, 4, heads=3)(x, EDGES, return_attention=True)
+    assert ((alpha >= 0) & (alpha <= 1)).all()
+    torch.testing.assert_close(scatter_sum(alpha, ei[1], N), torch.ones(N, 3))
+
+
+def test_node_without_neighbours_attends_only_to_itself(x):
+    layer = GATLayer(FIN, 4, heads=2)
+    with torch.no_grad():
+        layer.bias.normal_()
+    out, (ei, alpha) = layer(x, EDGES, return_attention=True)
+    into4 = ei[1] == 4
+    assert ei[:, into4].tolist() == [[4], [4]]
+    torch.testing.assert_close(alpha[into4], torch.ones(1, 2))
+    torch.testing.assert_close(out[4], x[4] @ layer.weight + layer.bias)
+
+
+@pytest.mark.parametrize("concat", [True, False])
+def test_dense_equals_edge_list(x, concat):
+    layer = GATLayer(FIN, 4, heads=3, concat=concat)
+    dense = dense_twin(layer)
+    out_e, (ei, alpha_e) = layer(x, EDGES, return_attention=True)
+    out_d, alpha_d = dense(x, to_dense_adj(EDGES, N), return_attention=True)
+    torch.testing.assert_close(out_e, out_d)
+    # alpha_d[h, i, j] is the coefficient of edge j -> i
+    torch.testing.assert_close(alpha_d[:, ei[1], ei[0]].T, alpha_e)
+    assert float(alpha_d.detach().sum()) == pytest.approx(3 * N)  # no weight off the graph
+
+
+def test_dense_model_equals_edge_list_model(x):
+    torch.manual_seed(0)
+    a, b = GAT(FIN, 3, hidden=4, heads=2).eval(), GAT(FIN, 3, hidden=4, heads=2, dense=True).eval()
+    b.load_state_dict(a.state_dict())
+    torch.testing.assert_close(a(x, EDGES), b(x, EDGES))
+    torch.testing.assert_close(a(SparseRows.from_dense(x), EDGES), a(x, EDGES))
+
+
+def test_relabelling_nodes_permutes_the_output(x):
+    layer = GATLayer(FIN, 4, heads=2)
+    perm = torch.randperm(N, generator=torch.Generator().manual_seed(1))
+    inv = torch.argsort(perm)  # old id -> new id
+    out = layer(x, EDGES)
+    out_p = layer(x[perm], inv[EDGES])
+    torch.testing.assert_close(out_p, out[perm])
+
+
+def test_gradcheck():
+    layer = GATLayer(3, 2, heads=2).double()
+    xd = torch.randn(N, 3, dtype=torch.double, requires_grad=True)
+    params = (xd, layer.weight, layer.att_src, layer.att_dst)
+    assert torch.autograd.gradcheck(lambda *_: layer(xd, EDGES), params)
+    dense = dense_twin(layer.float()).double()
+    layer.double()
+    adj = to_dense_adj(EDGES, N)
+    assert torch.autograd.gradcheck(lambda *_: dense(xd, adj), (xd, dense.weight, dense.att_src))
+
+
+def test_equals_pyg_gatconv(x):
+    pygnn = pyg()
+    for concat in (True, False):
+        ours = GATLayer(FIN, 4, heads=3, concat=concat)
+        with torch.no_grad():
+            ours.bias.normal_()
+        ref = pygnn.GATConv(FIN, 4, heads=3, concat=concat)
+        with torch.no_grad():
+            ref.lin.weight.copy_(ours.weight.T)  # Linear stores (out, in)
+            ref.att_src.copy_(ours.att_src.unsqueeze(0))
+            ref.att_dst.copy_(ours.att_dst.unsqueeze(0))
+            ref.bias.copy_(ours.bias)
+        out_ref, (ei_ref, alpha_ref) = ref(x, EDGES, return_attention_weights=True)
+        out, (ei, alpha) = ours(x, EDGES, return_attention=True)
+        torch.testing.assert_close(out, out_ref)
+        # same coefficients edge by edge (the two may order the edges differently)
+        key = lambda e: (e[0] * N + e[1]).argsort()  # noqa: E731
+        torch.testing.assert_close(alpha[key(ei)], alpha_ref[key(ei_ref)])
+
+
+def test_gatv2_equals_pyg_gatv2conv(x):
+    pygnn = pyg()
+    ours = GATv2Layer(FIN, 4, heads=2)
+    ref = pygnn.GATv2Conv(FIN, 4, heads=2, share_weights=False)
+    with torch.no_grad():
+        ref.lin_l.weight.copy_(ours.weight_src.T)  # PyG: lin_l for the source x_j
+        ref.lin_l.bias.zero_()
+        ref.lin_r.weight.copy_(ours.weight_dst.T)  # lin_r for the target x_i
+        ref.lin_r.bias.zero_()
+        ref.att.copy_(ours.att.unsqueeze(0))
+        ref.bias.copy_(ours.bias)
+    torch.testing.assert_close(ours(x, EDGES), ref(x, EDGES))
+    assert repr(ours) == "GATv2Layer(6, 4, heads=2)"
+
+
+def test_gcn_equals_pyg_gcnconv(x):
+    pygnn = pyg()
+    ours = GCNLayer(FIN, 3)
+    ref = pygnn.GCNConv(FIN, 3)
+    with torch.no_grad():
+        ref.lin.weight.copy_(ours.weight.T)
+        ours.bias.normal_()
+        ref.bias.copy_(ours.bias)
+    torch.testing.assert_close(ours(x, EDGES), ref(x, EDGES))
+
+
+@pytest.mark.parametrize(
+    "edge_index, err, msg",
+    [
+        (torch.tensor([[0, 7], [1, 0]]), ValueError, r"\[0, 7\].*\[0, 4\]"),
+        (torch.tensor([[0, 1, 2]]), ValueError, r"\(2, E\).*\(1, 3\)"),
+        (EDGES.float(), TypeError, "int64.*float32"),
+        (EDGES.int(), TypeError, "int64.*int32"),
+        (EDGES.tolist(), TypeError, "list"),
+    ],
+)
+def test_bad_edge_index_raises_clear_error(x, edge_index, err, msg):
+    for layer in (GATLayer(FIN, 2), GATv2Layer(FIN, 2), GCNLayer(FIN, 2)):
+        with pytest.raises(err, match=msg):
+            layer(x, edge_index)
+
+
+def test_bad_features_raise(x):
+    with pytest.raises(ValueError, match=r"\(N, 6\).*\(5, 4\)"):
+        GATLayer(FIN, 2)(x[:, :4], EDGES)
+    with pytest.raises(ValueError, match=r"bool adj of shape \(5, 5\)"):
+        DenseGATLayer(FIN, 2)(x, torch.ones(4, 4, dtype=torch.bool))
+
+
+def test_attention_dropout_only_in_training(x):
+    layer = GATLayer(FIN, 4, heads=2, dropout=0.9)
+    layer.eval()
+    torch.testing.assert_close(layer(x, EDGES), layer(x, EDGES))
+    layer.train()
+    torch.manual_seed(0)
+    assert not torch.allclose(layer(x, EDGES), layer.eval()(x, EDGES))
+
+
+def test_gat_ensemble_equals_separate_models(x):
+    torch.manual_seed(0)
+    models = [GAT(FIN, 3, hidden=4, heads=2).eval() for _ in range(3)]
+    ens = GATEnsemble(3, FIN, 3, hidden=4, heads=2).load_models(models).eval()
+    xs = SparseRows.from_dense(x)
+    out = ens(xs, EDGES)  # (N, S, K)
+    assert out.shape == (N, 3, 3)
+    for s, m in enumerate(models):
+        torch.testing.assert_close(out[:, s], m(x, EDGES))
+    # the summed loss gives each copy exactly its own model's gradient
+    out.sum().backward()
+    for s, m in enumerate(models):
+        m(x, EDGES).sum().backward()
+        torch.testing.assert_close(ens.w1.grad[s], m.conv1.weight.grad)
+        torch.testing.assert_close(ens.att_src2.grad[s], m.conv2.att_src.grad)
+    # in training mode (dropout on) the copies still run and differ from each other
+    ens.train()
+    out = ens(xs, EDGES)
+    assert out.shape == (N, 3, 3) and torch.isfinite(out).all()
+
+
+def test_gat_ensemble_training_path_matches_without_dropout(x):
+    torch.manual_seed(0)
+    models = [GAT(FIN, 3, hidden=4, heads=2, dropout=0.0) for _ in range(2)]
+    ens = GATEnsemble(2, FIN, 3, hidden=4, heads=2, dropout=0.0).load_models(models)
+    x[1] = 0  # a node without features
+    out = ens.train()(SparseRows.from_dense(x), EDGES)
+    for s, m in enumerate(models):
+        torch.testing.assert_close(out[:, s], m.train()(x, EDGES))
+
+
+def test_gcn_ensemble_equals_separate_models(x):
+    torch.manual_seed(0)
+    models = [GCN(FIN, 3, hidden=5).eval() for _ in range(2)]
+    ens = GCNEnsemble(2, FIN, 3, hidden=5).load_models(models).eval()
+    out = ens(SparseRows.from_dense(x), EDGES)
+    for s, m in enumerate(models):
+        torch.testing.assert_close(out[:, s], m(x, EDGES))
+
+
+@pytest.mark.parametrize("stopping", ["gat", "gcn"])
+def test_fit_ensemble_learns_a_toy_task(stopping):
+    # two communities (cliques) with informative features; train on a few nodes of each
+    g = torch.Generator().manual_seed(0)
+    n = 20
+    y = torch.arange(n) // 10
+    blocks = [(i, j) for i in range(n) for j in range(n) if i != j and i // 10 == j // 10]
+    ei = torch.tensor(blocks).T
+    x = torch.nn.functional.one_hot(y, 2).float() + 0.1 * torch.rand(n, 2, generator=g)
+    x = torch.cat([x, torch.zeros(n, 3)], 1)
+    masks = [torch.zeros(n, dtype=torch.bool) for _ in range(3)]
+    masks[0][[0, 10]] = True
+    masks[1][[1, 2, 11, 12]] = True
+    masks[2][3:10] = True
+    masks[2][13:] = True
+    torch.manual_seed(0)
+    if stopping == "gat":
+        model = GATEnsemble(3, 5, 2, hidden=4, heads=2)
+        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, max_epochs=60, patience=20)
+    else:
+        model = GCNEnsemble(3, 5, 2, hidden=4)
+        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, lr=0.05, max_epochs=60,
+                           patience=10, stopping="gcn")
+    assert res.test_acc.shape == (3,) and res.epochs <= 60
+    assert (res.test_acc == 100).all()
+    assert len(res.history["val_loss"]) == res.epochs
+
+
+def test_attention_entropy_of_uniform_attention():
+    ei = add_self_loops(EDGES, N)
+    deg = torch.bincount(ei[1], minlength=N).float()
+    alpha = (1 / deg)[ei[1]]
+    ent, uni = attention_entropy(alpha, ei[1], N)
+    torch.testing.assert_close(ent, deg.log())
+    torch.testing.assert_close(uni, deg.log())
+    assert uni[4] == 0 and math.isclose(float(uni[1]), math.log(3), rel_tol=1e-6)
