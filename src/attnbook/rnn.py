@@ -1,0 +1,372 @@
+r"""Recurrent networks written from their equations: the Elman RNN, the GRU and the LSTM.
+
+Taught in the chapter *Recurrent networks* (``notebooks/10_rnn``); the seq2seq chapters build on it.
+
+An Elman RNN {cite}`elman1990finding` reads a sequence :math:`x_1, \dots, x_L` one step at a time and
+keeps a hidden state
+
+.. math::
+
+    h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}).
+
+The cells below use the parameter names and layouts of ``torch.nn.RNNCell``, ``torch.nn.GRUCell``
+and ``torch.nn.LSTMCell`` (gates stacked in the order r, z, n for the GRU and i, f, g, o for the
+LSTM), so :meth:`RNN.load_torch` can copy a ``torch.nn.RNN``/``GRU``/``LSTM``'s weights and the tests
+can check that the readable path (a Python loop over time) gives the same numbers as PyTorch's
+fast path.
+
+:func:`state_jacobian_norms` measures :math:`\lVert \partial h_L / \partial h_t \rVert` against the
+distance :math:`L - t` -- the vanishing and exploding gradients of Bengio et al. (1994) and Pascanu
+et al. (2013).
+
+Shapes (batch-first): inputs ``(B, L, F)``, hidden states ``(B, H)``, outputs ``(B, L, H)`` or
+``(B, L, 2H)`` for a bidirectional RNN.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "RNNCell",
+    "GRUCell",
+    "LSTMCell",
+    "RNN",
+    "unroll",
+    "state_jacobian_norms",
+    "set_spectral_radius",
+    "RecurrentClassifier",
+]
+
+
+def _check_input(x: Tensor, state: Tensor, input_size: int, hidden_size: int, who: str) -> None:
+    if x.dim() != 2 or x.shape[1] != input_size:
+        raise ValueError(f"{who} expects x of shape (B, {input_size}), got {tuple(x.shape)}")
+    if state.shape != (x.shape[0], hidden_size):
+        raise ValueError(
+            f"{who} expects a state of shape (B, H) = ({x.shape[0]}, {hidden_size}), got "
+            f"{tuple(state.shape)}"
+        )
+
+
+class _Cell(nn.Module):
+    """Shared parameters: ``weight_ih (G*H, F)``, ``weight_hh (G*H, H)``, biases ``(G*H,)``."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        g = self.gates * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(g, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(g, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(g)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(g)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's initialisation: every weight uniform in :math:`\\pm 1/\\sqrt{H}`."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def _affine(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        gi = x @ self.weight_ih.T  # (B, G*H)
+        gh = h @ self.weight_hh.T  # (B, G*H)
+        if self.bias_ih is not None:
+            gi, gh = gi + self.bias_ih, gh + self.bias_hh
+        return gi, gh
+
+    def init_state(self, batch_size: int, like: Tensor):
+        return like.new_zeros(batch_size, self.hidden_size)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+
+
+class RNNCell(_Cell):
+    r"""The Elman cell: :math:`h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})`.
+
+    Args:
+        input_size: F, the width of an input vector.
+        hidden_size: H, the width of the hidden state.
+        bias: add the biases :math:`b_{ih}, b_{hh}`.
+
+    Shapes:
+        x ``(B, F)``, h ``(B, H)`` -> new h ``(B, H)``.
+    """
+
+    gates = 1
+
+    def forward(self, x: Tensor, h: Tensor) -> Tensor:
+        _check_input(x, h, self.input_size, self.hidden_size, repr(self))
+        gi, gh = self._affine(x, h)
+        return torch.tanh(gi + gh)
+
+
+class GRUCell(_Cell):
+    r"""The gated recurrent unit of Cho et al. (2014), as ``torch.nn.GRUCell`` computes it:
+
+    .. math::
+
+        r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+        z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+        n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    The update gate :math:`z_t` lets the state pass through unchanged (:math:`z_t = 1`), which is
+    what keeps gradients alive over long distances.
+
+    Shapes:
+        x ``(B, F)``, h ``(B, H)`` -> new h ``(B, H)``.
+    """
+
+    gates = 3
+
+    def forward(self, x: Tensor, h: Tensor) -> Tensor:
+        _check_input(x, h, self.input_size, self.hidden_size, repr(self))
+        gi, gh = self._affine(x, h)
+        i_r, i_z, i_n = gi.chunk(3, dim=1)  # each (B, H)
+        h_r, h_z, h_n = gh.chunk(3, dim=1)
+        r = torch.sigmoid(i_r + h_r)
+        z = torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
+        return (1 - z) * n + z * h
+
+
+class LSTMCell(_Cell):
+    r"""The long short-term memory cell of Hochreiter & Schmidhuber (1997), with a forget gate:
+
+    .. math::
+
+        i_t, f_t, o_t &= \sigma(\cdot),\ \sigma(\cdot),\ \sigma(\cdot) \quad
+            g_t = \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+        h_t &= o_t \odot \tanh(c_t)
+
+    The cell state :math:`c_t` is updated additively, so :math:`\partial c_t / \partial c_{t-1} =
+    \operatorname{diag}(f_t)` -- no weight matrix is multiplied in at every step.
+
+    Shapes:
+        x ``(B, F)``, state ``(h, c)`` each ``(B, H)`` -> new ``(h, c)``.
+    """
+
+    gates = 4
+
+    def init_state(self, batch_size: int, like: Tensor):
+        z = like.new_zeros(batch_size, self.hidden_size)
+        return (z, z.clone())
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        if not isinstance(state, tuple) or len(state) != 2:
+            raise TypeError("LSTMCell expects the state as a tuple (h, c)")
+        h, c = state
+        _check_input(x, h, self.input_size, self.hidden_size, repr(self))
+        if c.shape != h.shape:
+            raise ValueError(f"c must have the shape of h {tuple(h.shape)}, got {tuple(c.shape)}")
+        gi, gh = self._affine(x, h)
+        i, f, g, o = (gi + gh).chunk(4, dim=1)  # each (B, H)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h, c
+
+
+_CELLS = {"rnn": RNNCell, "gru": GRUCell, "lstm": LSTMCell}
+
+
+def _hidden(state):
+    return state[0] if isinstance(state, tuple) else state
+
+
+def unroll(cell: _Cell, x: Tensor, state=None) -> tuple[Tensor, list]:
+    """Run ``cell`` over the time axis of ``x``: the recurrence written as a Python loop.
+
+    Args:
+        cell: an :class:`RNNCell`, :class:`GRUCell` or :class:`LSTMCell`.
+        x: inputs ``(B, L, F)``.
+        state: the initial state (``(B, H)``, or ``(h, c)`` for the LSTM); zeros if None.
+
+    Returns:
+        ``(outputs, states)``: the hidden states ``h_1 .. h_L`` stacked ``(B, L, H)`` and the list
+        of the L states (tuples for the LSTM), so that gradients with respect to any of them can be
+        taken.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"unroll expects x of shape (B, L, F), got {tuple(x.shape)}")
+    if state is None:
+        state = cell.init_state(x.shape[0], x)
+    states = []
+    for t in range(x.shape[1]):
+        state = cell(x[:, t], state)
+        states.append(state)
+    if not states:
+        return x.new_zeros(x.shape[0], 0, cell.hidden_size), states
+    return torch.stack([_hidden(s) for s in states], dim=1), states  # (B, L, H)
+
+
+class RNN(nn.Module):
+    """A one-layer, batch-first recurrent network over a sequence, uni- or bidirectional.
+
+    The readable counterpart of ``torch.nn.RNN``/``GRU``/``LSTM(batch_first=True)`` with one layer:
+    a loop over time (:func:`unroll`). The backward direction of a bidirectional RNN
+    {cite}`schuster1997bidirectional` reads the sequence reversed; its outputs are flipped back so
+    that position t holds :math:`[\\overrightarrow{h}_t ; \\overleftarrow{h}_t]`.
+
+    Args:
+        input_size: F.
+        hidden_size: H.
+        cell: ``"rnn"`` (Elman, tanh), ``"gru"`` or ``"lstm"``.
+        bidirectional: add a backward direction; outputs are then ``2H`` wide.
+
+    Shapes:
+        x ``(B, L, F)`` -> outputs ``(B, L, H * directions)``, last hidden ``(directions, B, H)``
+        (the layout of ``torch.nn.RNN``'s ``h_n``; for the backward direction, the state after
+        reading position 0).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "rnn", bidirectional: bool = False) -> None:
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(_CELLS)}")
+        self.kind, self.bidirectional = cell, bidirectional
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.forward_cell = _CELLS[cell](input_size, hidden_size)
+        self.backward_cell = _CELLS[cell](input_size, hidden_size) if bidirectional else None
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if x.dim() != 3 or x.shape[-1] != self.input_size:
+            raise ValueError(f"{self!r} expects x of shape (B, L, {self.input_size}), got {tuple(x.shape)}")
+        out, states = unroll(self.forward_cell, x)
+        last = [_hidden(states[-1])] if states else [x.new_zeros(x.shape[0], self.hidden_size)]
+        if self.backward_cell is not None:
+            out_b, states_b = unroll(self.backward_cell, x.flip(1))
+            out = torch.cat([out, out_b.flip(1)], dim=-1)  # (B, L, 2H)
+            last.append(_hidden(states_b[-1]) if states_b else last[0])
+        return out, torch.stack(last, dim=0)  # (directions, B, H)
+
+    @torch.no_grad()
+    def load_torch(self, module: nn.RNNBase) -> RNN:
+        """Copy the weights of a one-layer ``torch.nn.RNN``/``GRU``/``LSTM`` of the same kind."""
+        expected = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[self.kind]
+        if not isinstance(module, expected):
+            raise TypeError(f"{self!r} can copy a {expected.__name__}, got {type(module).__name__}")
+        if module.num_layers != 1 or module.bidirectional != self.bidirectional:
+            raise ValueError("the torch module must have one layer and the same bidirectionality")
+        if (module.input_size, module.hidden_size) != (self.input_size, self.hidden_size):
+            raise ValueError(
+                f"sizes differ: torch module ({module.input_size}, {module.hidden_size}), "
+                f"this RNN ({self.input_size}, {self.hidden_size})"
+            )
+        pairs = [(self.forward_cell, "")]
+        if self.backward_cell is not None:
+            pairs.append((self.backward_cell, "_reverse"))
+        for cell, suffix in pairs:
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(cell, name).copy_(getattr(module, f"{name}_l0{suffix}"))
+        return self
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, cell={self.kind!r}, bidirectional={self.bidirectional}"
+
+
+def state_jacobian_norms(cell: _Cell, x: Tensor, state=None) -> Tensor:
+    r"""The Frobenius norms :math:`\lVert \partial h_L / \partial h_t \rVert_F` for t = 1 .. L.
+
+    By the chain rule :math:`\partial h_L / \partial h_t = \prod_{k=t+1}^{L} \partial h_k / \partial
+    h_{k-1}`; for the Elman cell each factor is :math:`\operatorname{diag}(1 - h_k^2)\, W_{hh}`, so
+    the norm shrinks or grows roughly geometrically with the distance :math:`L - t`, at a rate set
+    by the spectral radius of :math:`W_{hh}`. The Jacobian is computed row by row with autograd
+    (H backward passes), so it works for any cell (for the LSTM it is the partial derivative with
+    respect to :math:`h_t`, the cell state :math:`c_t` held fixed).
+
+    Args:
+        cell: a recurrent cell.
+        x: inputs ``(B, L, F)``.
+        state: the initial state; zeros if None.
+
+    Returns:
+        ``(B, L)``: entry ``[b, t]`` is the norm for example b and 0-based position t; the last
+        entry (t = L - 1, distance 0) is :math:`\lVert I \rVert_F = \sqrt{H}`.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"state_jacobian_norms expects x of shape (B, L, F), got {tuple(x.shape)}")
+    B, L, _ = x.shape
+    if state is None:
+        state = cell.init_state(B, x)
+    # Unroll by hand, making every h_t a node we can differentiate with respect to.
+    hs = []
+    for t in range(L):
+        state = cell(x[:, t], state)
+        hs.append(_hidden(state))  # (B, H), a node of the graph
+    h_last = hs[-1]
+    sq = x.new_zeros(B, L)
+    for i in range(cell.hidden_size):
+        grads = torch.autograd.grad(h_last[:, i].sum(), hs, retain_graph=True, allow_unused=True)
+        for t, g in enumerate(grads):
+            if g is not None:
+                sq[:, t] += (g**2).sum(-1)
+    return sq.sqrt()
+
+
+@torch.no_grad()
+def set_spectral_radius(weight: Tensor, radius: float) -> Tensor:
+    """Rescale a square matrix in place so that its spectral radius (largest |eigenvalue|) is
+    ``radius``; returns it. Used to show vanishing (< 1) and exploding (> 1) gradients."""
+    if weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
+        raise ValueError(f"expected a square matrix (H, H), got {tuple(weight.shape)}")
+    rho = torch.linalg.eigvals(weight).abs().max().item()
+    if rho == 0:
+        raise ValueError("the matrix has spectral radius 0 and cannot be rescaled")
+    return weight.mul_(radius / rho)
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding -> ``torch.nn.RNN``/``GRU``/``LSTM`` (the fast path) -> a linear read-out.
+
+    With ``per_token=False`` the read-out sees the last hidden state (both directions' final
+    states when bidirectional) and returns one prediction per sequence; with ``per_token=True`` it
+    sees every position's output and tags each token.
+
+    Args:
+        vocab_size: number of input token ids.
+        n_classes: number of output classes.
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        embed_dim, hidden_size: widths.
+        bidirectional: read the sequence in both directions.
+        per_token: one prediction per position instead of per sequence.
+
+    Shapes:
+        tokens ``(B, L)`` int64 -> logits ``(B, n_classes)`` or ``(B, L, n_classes)``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        n_classes: int,
+        cell: str = "lstm",
+        embed_dim: int = 16,
+        hidden_size: int = 32,
+        bidirectional: bool = False,
+        per_token: bool = False,
+    ) -> None:
+        super().__init__()
+        kinds = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+        if cell not in kinds:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {sorted(kinds)}")
+        self.cell, self.per_token = cell, per_token
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.rnn = kinds[cell](embed_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), n_classes)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        if tokens.dim() != 2:
+            raise ValueError(f"expected tokens of shape (B, L), got {tuple(tokens.shape)}")
+        outputs, state = self.rnn(self.embed(tokens))  # outputs (B, L, H * directions)
+        if self.per_token:
+            return self.out(outputs)  # (B, L, C)
+        h_n = state[0] if isinstance(state, tuple) else state  # (directions, B, H)
+        last = torch.cat(list(h_n), dim=-1)  # (B, H * directions)
+        return self.out(last)  # (B, C)
