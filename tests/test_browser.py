@@ -154,15 +154,20 @@ MATH_STATE = """() => {
     containers: document.querySelectorAll("mjx-container").length,
     untypeset: math.filter(e => !e.querySelector("mjx-container"))
                    .map(e => e.textContent.trim().slice(0, 80)),
-    errors: [...document.querySelectorAll("mjx-merror")]
+    // TeX errors, and undefined macros (MathJax's noundefined shows them as red text)
+    errors: [...document.querySelectorAll(
+                 'mjx-merror, mjx-assistive-mml merror, mjx-assistive-mml mtext[mathcolor="red"]')]
                 .map(e => e.getAttribute("data-mjx-error") || e.textContent.slice(0, 80)),
   };
 }"""
 
-# the visible text without code: raw TeX there is fine (it is code)
+# The page's text without code (raw TeX there is fine: it is code). textContent rather than
+# innerText: it includes the hidden parts too (closed solution dropdowns), which MathJax also typesets.
 TEXT_WITHOUT_CODE = """() => {
-  document.querySelectorAll("pre, code, script, style, textarea").forEach(e => e.remove());
-  return document.body.innerText;
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll("pre, code, script, style, textarea, noscript, template, mjx-assistive-mml")
+      .forEach(e => e.remove());
+  return body.textContent;
 }"""
 
 # Known, understood errors, tolerated only on a page whose HTML shows their cause; delete an entry
@@ -170,13 +175,13 @@ TEXT_WITHOUT_CODE = """() => {
 # twice (its registry's filename None and '' compare unequal), so sphinx-thebe's
 # `const THEBE_JS_URL = ...` is declared twice and the second copy throws. Harmless (the first
 # copy ran), and only fixable in code: a `html-page-context` handler that deduplicates
-# `context["script_files"]` (see the report of the site tests), or Sphinx 8.
+# `context["script_files"]`, or Sphinx 8.
 KNOWN_ERRORS = [
     (re.compile(r"^uncaught exception: .*Identifier 'THEBE_JS_URL' has already been declared"),
      lambda html: html.count("const THEBE_JS_URL") > 1),
 ]
 
-RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\frac\b|\\sum\b")
+RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(?:frac|sum)(?![A-Za-z])")
 
 
 def colab_expected(page_path: str) -> str:
@@ -245,9 +250,9 @@ def test_page(page_path, site_url, browser):
         shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "_") + ".png")
         page.screenshot(path=str(shot), full_page=True, animations="disabled")
 
-        text = page.evaluate(TEXT_WITHOUT_CODE)  # removes the code: after the screenshot
+        text = page.evaluate(TEXT_WITHOUT_CODE)
         for m in list(RAW_TEX.finditer(text))[:10]:
-            around = text[max(0, m.start() - 40): m.end() + 40].replace("\n", " ")
+            around = " ".join(text[max(0, m.start() - 40): m.end() + 40].split())
             problems.append(f"raw TeX in the text: ...{around}...")
     finally:
         page.close()

@@ -8,6 +8,7 @@
 * every notebook page has a Colab launch link to exactly that notebook on GitHub
   (owner, repository and branch from ``_config.yml``);
 * the Colab install cell (tagged ``remove-cell``) is on no page;
+* every notebook cell that shows a figure (``plt.show()``) has its figure on the page;
 * every page of ``_toc.yml`` was built.
 
 Run ``make book`` first; ``ATTNBOOK_SITE=/path/to/html`` checks another build.
@@ -15,6 +16,7 @@ Run ``make book`` first; ``ATTNBOOK_SITE=/path/to/html`` checks another build.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
@@ -270,6 +272,41 @@ def test_notebook_pages_have_their_colab_link(site):
 def test_colab_install_cell_is_hidden(site):
     problems = [rel for rel in html_pages() if "google.colab" in parse(rel)[1]]
     report(problems, "pages showing the Colab install cell (it must be tagged remove-cell)")
+
+
+SHOWS_FIGURE = re.compile(r"^\s*(?:plt|fig|figure)\.show\(\)", re.M)
+HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="figures missing from notebook pages: tools/build_book.py (env.setdefault) and the "
+           "Makefile (export MPLBACKEND ?= Agg) pass MPLBACKEND=Agg to the notebook kernel, so "
+           "plt.show() draws nothing (and the warning goes to the removed stderr). Fix: run "
+           "jupyter-book with MPLBACKEND unset or =module://matplotlib_inline.backend_inline; "
+           "then delete this xfail marker (strict: the test fails as XPASS until then)",
+)
+def test_notebook_figures_are_on_the_page(site):
+    problems = []
+    pages = [p for p in html_pages() if p.startswith("notebooks/")]
+    for rel in pages:
+        source = ROOT / "notebooks" / f"{Path(rel).stem}.ipynb"
+        if not source.is_file():
+            continue  # reported by test_notebook_pages_have_their_colab_link
+        cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        showing = [
+            i for i, c in enumerate(cells)
+            if c.get("cell_type") == "code"
+            and not HIDDEN_OUTPUT & set(c.get("metadata", {}).get("tags", []))
+            and SHOWS_FIGURE.search("".join(c.get("source", [])))
+        ]
+        page, _ = parse(rel)
+        figures = [url for tag, what, url in page.loads if tag == "img" and what == "src"
+                   and ("_images/" in url or url.startswith("data:image/"))]
+        if len(figures) < len(showing):
+            problems.append(f"{rel}: {len(showing)} cells show a figure (cells {showing} of "
+                            f"{source.name}) but the page has {len(figures)} figure images")
+    report(problems, "notebook pages with missing figures")
 
 
 def test_every_toc_entry_is_built(site):
