@@ -230,6 +230,18 @@ def test_gcn_ensemble_equals_separate_models(x):
         torch.testing.assert_close(out[:, s], m(x, EDGES))
 
 
+@pytest.mark.parametrize("Ensemble", [GATEnsemble, GCNEnsemble])
+def test_ensemble_on_the_receptive_field_equals_full_graph(x, Ensemble):
+    torch.manual_seed(0)
+    ens = Ensemble(2, FIN, 3).eval()
+    xs = SparseRows.from_dense(x)
+    targets = torch.tensor([False, True, False, False, True])
+    full = ens(xs, EDGES)
+    part = ens(xs, EDGES, targets)
+    assert part.shape == (2, 2, 3)  # only the targets' rows, in node order
+    torch.testing.assert_close(part, full[targets])
+
+
 @pytest.mark.parametrize("stopping", ["gat", "gcn"])
 def test_fit_ensemble_learns_a_toy_task(stopping):
     # two communities (cliques) with informative features; train on a few nodes of each

@@ -10,6 +10,7 @@ from attnbook.graph import (
     degree,
     edge_softmax,
     gcn_norm,
+    receptive_edges,
     remove_self_loops,
     scatter_sum,
     to_dense_adj,
@@ -135,3 +136,12 @@ def test_sparse_rows_dropout_drops_only_values():
     assert d is not xs and torch.equal(xs.values, torch.ones(50))  # the original is untouched
     assert set(d.values.unique().tolist()) <= {0.0, 2.0}
     assert xs.dropout(0.5, training=False) is xs
+
+
+def test_receptive_edges_keep_whole_neighbourhoods():
+    ei = add_self_loops(EDGES, N)
+    targets = torch.tensor([False, False, True, False, False])
+    first, last = receptive_edges(ei, targets, 2)
+    assert sorted(map(tuple, last.T.tolist())) == [(1, 2), (2, 2)]  # everything into node 2
+    # the first layer must compute nodes 1 and 2: all edges into them
+    assert sorted(map(tuple, first.T.tolist())) == [(0, 1), (1, 1), (1, 2), (2, 1), (2, 2)]

@@ -52,8 +52,10 @@ from attnbook.graph import (
     SparseRows,
     add_self_loops,
     check_edge_index,
+    dropout,
     edge_softmax,
     gcn_norm,
+    receptive_edges,
     scatter_sum,
     to_dense_adj,
 )
@@ -185,7 +187,7 @@ class GATLayer(_GATBase):
         # alpha_ij = softmax over the edges arriving at i: (E, H)
         alpha = edge_softmax(e, dst, N)
         self.attention = alpha.detach()
-        a = F.dropout(alpha, self.dropout, self.training)
+        a = dropout(alpha, self.dropout, self.training)
         # h'_i = sum_j alpha_ij W h_j: (E, H, C) messages added into their targets -> (N, H, C)
         out = scatter_sum(a.unsqueeze(-1) * xw.index_select(0, src), dst, N)
         out = self._finish(out)
@@ -228,7 +230,7 @@ class DenseGATLayer(_GATBase):
         # softmax over the neighbours j of i only: (H, N, N), each row sums to 1
         alpha = masked_softmax(e, adj.unsqueeze(0), dim=-1)
         self.attention = alpha.detach()
-        a = F.dropout(alpha, self.dropout, self.training)
+        a = dropout(alpha, self.dropout, self.training)
         # h'_i = sum_j alpha_ij W h_j: (H, N, N) @ (H, N, C) -> (H, N, C) -> (N, H, C)
         out = (a @ xw).transpose(0, 1)
         out = self._finish(out)
@@ -300,7 +302,7 @@ class GATv2Layer(nn.Module):
         e = (e * self.att).sum(-1)
         alpha = edge_softmax(e, dst, N)  # (E, H)
         self.attention = alpha.detach()
-        a = F.dropout(alpha, self.dropout, self.training)
+        a = dropout(alpha, self.dropout, self.training)
         out = scatter_sum(a.unsqueeze(-1) * xs.index_select(0, src), dst, N)  # (N, H, C)
         out = out.reshape(N, -1) if self.concat else out.mean(dim=1)
         if self.bias is not None:
@@ -314,7 +316,7 @@ class GATv2Layer(nn.Module):
 def _input_dropout(x: Tensor | SparseRows, p: float, training: bool) -> Tensor | SparseRows:
     if isinstance(x, SparseRows):
         return x.dropout(p, training)
-    return F.dropout(x, p, training)
+    return dropout(x, p, training)
 
 
 class GAT(nn.Module):
@@ -360,7 +362,7 @@ class GAT(nn.Module):
             x = x.to_dense()
         x = _input_dropout(x, self.dropout, self.training)
         x = F.elu(self.conv1(x, graph))  # (N, H*C)
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         return self.conv2(x, graph)  # (N, K)
 
 
@@ -418,7 +420,7 @@ class GCN(nn.Module):
     def forward(self, x: Tensor | SparseRows, edge_index: Tensor) -> Tensor:
         x = _input_dropout(x, self.dropout, self.training)
         x = F.relu(self.conv1(x, edge_index))
-        x = F.dropout(x, self.dropout, self.training)
+        x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
 
 
@@ -455,11 +457,66 @@ class _Stacked:
         return big.matmul(weight.reshape(S * Fdim, D)).view(N, S, D)
 
 
+class _Plan:
+    """What a two-layer pass computes for the nodes ``targets``: the input rows it projects (n0),
+    the hidden rows (n1) and the output rows (targets), and each layer's edges in local ids.
+
+    Layer l reads rows of the set below it (``src``: the neighbour's row, ``query``: the receiving
+    node's row in the same set, there by its self-loop) and writes rows of its own set (``dst``).
+    """
+
+    def __init__(self, x: SparseRows, edge_index: Tensor, targets: Tensor | None, S: int,
+                 gcn: bool) -> None:
+        N = x.shape[0]
+        if targets is None:
+            targets = torch.ones(N, dtype=torch.bool, device=edge_index.device)
+        if gcn:
+            ei, w = gcn_norm(edge_index, N)
+        else:
+            ei, w = add_self_loops(edge_index, N), None
+        m1, m2 = receptive_edges(ei, targets, 2, masks=True)
+        n1 = torch.zeros_like(targets)
+        n1[ei[0, m2]] = True
+        n0 = torch.zeros_like(targets)
+        n0[ei[0, m1]] = True
+        sets = [n0.nonzero().squeeze(1), n1.nonzero().squeeze(1), targets.nonzero().squeeze(1)]
+        locs = []
+        for idx in sets:
+            loc = torch.full((N,), -1, dtype=torch.long, device=edge_index.device)
+            loc[idx] = torch.arange(idx.numel(), device=edge_index.device)
+            locs.append(loc)
+        self.sizes = [int(i.numel()) for i in sets]  # N0, N1, N2
+        self.layers = []
+        for layer, m in enumerate((m1, m2)):
+            e = ei[:, m]
+            below, here = locs[layer], locs[layer + 1]
+            self.layers.append({"src": below[e[0]], "query": below[e[1]], "dst": here[e[1]],
+                                "weight": None if w is None else w[m]})
+        self.stacked = _Stacked(x.select_rows(sets[0]) if self.sizes[0] < N else x, S)
+        self.keep = (edge_index, targets)  # keeps the ids used as cache keys alive
+
+
 def _stacked_param(S: int, *shape: int) -> nn.Parameter:
     return nn.Parameter(torch.empty(S, *shape))
 
 
-class GATEnsemble(nn.Module):
+class _EnsembleBase(nn.Module):
+    num_models: int
+    in_features: int
+
+    def _plan(self, x: SparseRows, edge_index: Tensor, targets: Tensor | None) -> _Plan:
+        if not isinstance(x, SparseRows):
+            raise TypeError(f"{type(self).__name__} expects x as SparseRows, got {type(x).__name__}")
+        _check_x(x, self.in_features, type(self).__name__)
+        cache = self.__dict__.setdefault("_plans", {})
+        key = (id(x), id(edge_index), None if targets is None else id(targets))
+        if key not in cache:  # self-loops, receptive fields and layouts are computed once
+            check_edge_index(edge_index, x.shape[0])
+            cache[key] = (x, _Plan(x, edge_index, targets, self.num_models, isinstance(self, GCNEnsemble)))
+        return cache[key][1]
+
+
+class GATEnsemble(_EnsembleBase):
     """S independent copies of :class:`GAT` trained in one pass (a model axis in every weight).
 
     Each copy has its own initialisation, its own dropout masks and -- with :func:`fit_ensemble`,
@@ -469,7 +526,9 @@ class GATEnsemble(nn.Module):
 
     Args: ``num_models`` (S), then as :class:`GAT` (no ``dense``).
 
-    Shapes: x :class:`SparseRows` ``(N, F)``, edge_index ``(2, E)`` -> logits ``(N, S, K)``.
+    Shapes: x :class:`SparseRows` ``(N, F)``, edge_index ``(2, E)`` -> logits ``(N, S, K)``; with
+    a bool mask ``targets`` ``(N,)``, only the target nodes' logits ``(N_targets, S, K)``, computed
+    on their receptive field (:func:`attnbook.graph.receptive_edges`).
     """
 
     def __init__(
@@ -496,7 +555,6 @@ class GATEnsemble(nn.Module):
         self.att_dst2 = _stacked_param(S, out_heads, num_classes)
         self.b2 = _stacked_param(S, num_classes)
         self.reset_parameters()
-        self._cache: tuple[int, int, _Stacked] | None = None
 
     def reset_parameters(self) -> None:
         for s in range(self.num_models):  # each copy initialised as GAT initialises one model
@@ -518,44 +576,38 @@ class GATEnsemble(nn.Module):
                 dst[s].copy_(src)
         return self
 
-    def _attend(self, xw: Tensor, att_src: Tensor, att_dst: Tensor, ei: Tensor) -> Tensor:
-        # xw: (N, S, H, C); att_*: (S, H, C)
-        N = xw.shape[0]
-        src, dst = ei
-        s_src = (xw * att_src).sum(-1)  # (N, S, H)
-        s_dst = (xw * att_dst).sum(-1)  # (N, S, H)
-        e = F.leaky_relu(s_dst.index_select(0, dst) + s_src.index_select(0, src), self.negative_slope)  # (E, S, H)
-        alpha = edge_softmax(e, dst, N)  # (E, S, H)
-        alpha = F.dropout(alpha, self.dropout, self.training)
-        return scatter_sum(alpha.unsqueeze(-1) * xw.index_select(0, src), dst, N)  # (N, S, H, C)
+    def _attend(self, xw: Tensor, att_src: Tensor, att_dst: Tensor, edges: dict, num_out: int) -> Tensor:
+        # xw: (N_below, S, H, C); att_*: (S, H, C)
+        src, query, dst = edges["src"], edges["query"], edges["dst"]
+        s_src = (xw * att_src).sum(-1)  # (N_below, S, H)
+        s_dst = (xw * att_dst).sum(-1)  # (N_below, S, H)
+        e = F.leaky_relu(s_dst.index_select(0, query) + s_src.index_select(0, src), self.negative_slope)  # (E, S, H)
+        alpha = edge_softmax(e, dst, num_out)  # (E, S, H)
+        alpha = dropout(alpha, self.dropout, self.training)
+        return scatter_sum(alpha.unsqueeze(-1) * xw.index_select(0, src), dst, num_out)  # (N_out, S, H, C)
 
-    def forward(self, x: SparseRows, edge_index: Tensor) -> Tensor:
-        if not isinstance(x, SparseRows):
-            raise TypeError(f"GATEnsemble expects x as SparseRows, got {type(x).__name__}")
-        _check_x(x, self.in_features, "GATEnsemble")
-        S, N, H, C, K = self.num_models, x.shape[0], self.heads, self.hidden, self.num_classes
-        if self._cache is None or self._cache[0] != id(x):
-            self._cache = (id(x), x, _Stacked(x, S))  # keep x alive so its id stays unique
-        stacked = self._cache[2]
-        ei = add_self_loops(edge_index, N)
-        # layer 1: per-model input dropout and projection (N, S, H, C), attention, concat heads
-        xw = stacked.matmul(self.w1, self.dropout, self.training).view(N, S, H, C)
-        h = self._attend(xw, self.att_src1, self.att_dst1, ei).reshape(N, S, H * C) + self.b1
-        h = F.dropout(F.elu(h), self.dropout, self.training)  # (N, S, H*C)
-        # layer 2: (N, S, H*C) x (S, H*C, H2*K) -> (N, S, H2, K), attention, mean over heads
-        xw2 = torch.einsum("nsd,sdk->nsk", h, self.w2).view(N, S, self.out_heads, K)
-        out = self._attend(xw2, self.att_src2, self.att_dst2, ei).mean(dim=2) + self.b2
-        return out  # (N, S, K)
+    def forward(self, x: SparseRows, edge_index: Tensor, targets: Tensor | None = None) -> Tensor:
+        plan = self._plan(x, edge_index, targets)
+        S, H, C, K = self.num_models, self.heads, self.hidden, self.num_classes
+        N0, N1, N2 = plan.sizes
+        l1, l2 = plan.layers
+        # layer 1: per-model input dropout and projection (N0, S, H, C), attention, concat heads
+        xw = plan.stacked.matmul(self.w1, self.dropout, self.training).view(N0, S, H, C)
+        h = self._attend(xw, self.att_src1, self.att_dst1, l1, N1).reshape(N1, S, H * C) + self.b1
+        h = dropout(F.elu(h), self.dropout, self.training)  # (N1, S, H*C)
+        # layer 2: (N1, S, H*C) x (S, H*C, H2*K) -> (N1, S, H2, K), attention, mean over heads
+        xw2 = torch.einsum("nsd,sdk->nsk", h, self.w2).view(N1, S, self.out_heads, K)
+        return self._attend(xw2, self.att_src2, self.att_dst2, l2, N2).mean(dim=2) + self.b2  # (N2, S, K)
 
     def __repr__(self) -> str:
         return (f"GATEnsemble({self.num_models} x GAT({self.in_features}, {self.num_classes}, "
                 f"hidden={self.hidden}, heads={self.heads}, out_heads={self.out_heads}))")
 
 
-class GCNEnsemble(nn.Module):
+class GCNEnsemble(_EnsembleBase):
     """S independent copies of :class:`GCN` in one pass; tested equal to S separate GCNs.
 
-    Shapes: x :class:`SparseRows` ``(N, F)``, edge_index ``(2, E)`` -> logits ``(N, S, K)``.
+    Shapes: as :class:`GATEnsemble`.
     """
 
     def __init__(self, num_models: int, in_features: int, num_classes: int, hidden: int = 16,
@@ -566,7 +618,6 @@ class GCNEnsemble(nn.Module):
         self.w1, self.b1 = _stacked_param(S, in_features, hidden), _stacked_param(S, hidden)
         self.w2, self.b2 = _stacked_param(S, hidden, num_classes), _stacked_param(S, num_classes)
         self.reset_parameters()
-        self._cache = None
 
     def reset_parameters(self) -> None:
         for s in range(self.num_models):
@@ -587,20 +638,21 @@ class GCNEnsemble(nn.Module):
             self.b2[s].copy_(m.conv2.bias)
         return self
 
-    def forward(self, x: SparseRows, edge_index: Tensor) -> Tensor:
-        if not isinstance(x, SparseRows):
-            raise TypeError(f"GCNEnsemble expects x as SparseRows, got {type(x).__name__}")
-        _check_x(x, self.in_features, "GCNEnsemble")
-        N = x.shape[0]
-        if self._cache is None or self._cache[0] != id(x):
-            self._cache = (id(x), x, _Stacked(x, self.num_models))
-        ei, w = gcn_norm(edge_index, N)
-        src, dst = ei
-        xw = self._cache[2].matmul(self.w1, self.dropout, self.training)  # (N, S, D)
-        h = scatter_sum(w[:, None, None] * xw.index_select(0, src), dst, N) + self.b1  # (N, S, D)
-        h = F.dropout(F.relu(h), self.dropout, self.training)
-        hw = torch.einsum("nsd,sdk->nsk", h, self.w2)  # (N, S, K)
-        return scatter_sum(w[:, None, None] * hw.index_select(0, src), dst, N) + self.b2  # (N, S, K)
+    @staticmethod
+    def _propagate(xw: Tensor, edges: dict, num_out: int) -> Tensor:
+        # sum_j w_ij x_j W: (E, S, D) weighted messages added into their targets -> (N_out, S, D)
+        msg = edges["weight"][:, None, None] * xw.index_select(0, edges["src"])
+        return scatter_sum(msg, edges["dst"], num_out)
+
+    def forward(self, x: SparseRows, edge_index: Tensor, targets: Tensor | None = None) -> Tensor:
+        plan = self._plan(x, edge_index, targets)
+        _, N1, N2 = plan.sizes
+        l1, l2 = plan.layers
+        xw = plan.stacked.matmul(self.w1, self.dropout, self.training)  # (N0, S, D)
+        h = self._propagate(xw, l1, N1) + self.b1  # (N1, S, D)
+        h = dropout(F.relu(h), self.dropout, self.training)
+        hw = torch.einsum("nsd,sdk->nsk", h, self.w2)  # (N1, S, K)
+        return self._propagate(hw, l2, N2) + self.b2  # (N2, S, K)
 
     def __repr__(self) -> str:
         return f"GCNEnsemble({self.num_models} x GCN({self.in_features}, {self.num_classes}, hidden={self.hidden}))"
@@ -634,11 +686,10 @@ class FitResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _per_model_loss_acc(logits: Tensor, y: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-    # logits (N, S, K) -> per-model mean cross-entropy and accuracy (%) on the masked nodes: (S,), (S,)
-    lg = logits[mask]  # (M, S, K)
+def _per_model_loss_acc(lg: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    # logits (M, S, K), labels (M,) -> per-model mean cross-entropy and accuracy (%): (S,), (S,)
     M, S, K = lg.shape
-    target = y[mask].unsqueeze(1).expand(M, S)
+    target = y.unsqueeze(1).expand(M, S)
     loss = F.cross_entropy(lg.reshape(M * S, K), target.reshape(-1), reduction="none").view(M, S).mean(0)
     acc = (lg.argmax(-1) == target).float().mean(0) * 100
     return loss, acc
@@ -673,7 +724,11 @@ def fit_ensemble(
 
     The loss summed over models gives each model exactly its own gradient, and Adam is
     element-wise, so the S models train as they would alone. The evaluation pass (dropout off)
-    runs every epoch.
+    runs every epoch on the validation nodes; at the end each model's checkpoint is restored (the
+    model is left holding it) and evaluated on the test nodes, as in the paper's code. Each pass
+    computes only what its loss reads (:func:`attnbook.graph.receptive_edges`): the training pass
+    the two-hop neighbourhood of the training nodes, the evaluation pass that of the validation
+    nodes -- the same numbers as on the full graph, in less time.
 
     Args:
         model: a :class:`GATEnsemble` or :class:`GCNEnsemble`.
@@ -704,10 +759,11 @@ def fit_ensemble(
     best_loss = torch.full((S,), math.inf)
     bad = torch.zeros(S, dtype=torch.long)
     active = torch.ones(S, dtype=torch.bool)
-    test_acc = torch.zeros(S)
-    val_at = torch.zeros(S)
     best_epoch = torch.zeros(S, dtype=torch.long)
     stop_epoch = torch.full((S,), max_epochs, dtype=torch.long)
+    # the checkpoint of each model: its parameters at its chosen epoch (all start at epoch 0)
+    params = dict(model.named_parameters())
+    best = {k: p.detach().clone() for k, p in params.items()}
     val_losses: list[Tensor] = []
     hist: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": []}
     epochs = range(max_epochs) if progress is None else progress(range(max_epochs))
@@ -715,43 +771,48 @@ def fit_ensemble(
     for epoch in epochs:
         model.train()
         opt.zero_grad()
-        loss, _ = _per_model_loss_acc(model(x, edge_index), y, train_mask)
+        loss, _ = _per_model_loss_acc(model(x, edge_index, train_mask), y[train_mask])
         loss.sum().backward()
         opt.step()
         model.eval()
-        with torch.no_grad():
-            logits = model(x, edge_index)
-            vloss, vacc = _per_model_loss_acc(logits, y, val_mask)
-            _, tacc = _per_model_loss_acc(logits, y, test_mask)
+        with torch.no_grad():  # only the validation nodes' receptive field is computed
+            vloss, vacc = _per_model_loss_acc(model(x, edge_index, val_mask), y[val_mask])
         hist["train_loss"].append(loss.mean().item())
         hist["val_loss"].append(vloss.mean().item())
         hist["val_acc"].append(vacc.mean().item())
         if stopping == "gat":
             improved = (vacc >= best_acc) | (vloss <= best_loss)
-            both = (vacc >= best_acc) & (vloss <= best_loss) & active
-            test_acc = torch.where(both, tacc, test_acc)
-            val_at = torch.where(both, vacc, val_at)
-            best_epoch = torch.where(both, torch.full_like(best_epoch, epoch), best_epoch)
+            save = (vacc >= best_acc) & (vloss <= best_loss) & active
             upd = improved & active
             best_acc = torch.where(upd, torch.maximum(best_acc, vacc), best_acc)
             best_loss = torch.where(upd, torch.minimum(best_loss, vloss), best_loss)
             bad = torch.where(upd, torch.zeros_like(bad), bad + active.long())
             stop = active & (bad >= patience)
         else:
-            test_acc = torch.where(active, tacc, test_acc)
-            val_at = torch.where(active, vacc, val_at)
-            best_epoch = torch.where(active, torch.full_like(best_epoch, epoch), best_epoch)
+            save = active  # Kipf & Welling report the last epoch
             if len(val_losses) >= patience:
                 prev = torch.stack(val_losses[-patience:]).mean(0)
                 stop = active & (vloss > prev)
             else:
                 stop = torch.zeros(S, dtype=torch.bool)
             val_losses.append(vloss)
+        if save.any():
+            best_epoch = torch.where(save, torch.full_like(best_epoch, epoch), best_epoch)
+            with torch.no_grad():
+                for k, p in params.items():
+                    best[k][save] = p[save]
         stop_epoch = torch.where(stop, torch.full_like(stop_epoch, epoch), stop_epoch)
         active = active & ~stop
         if not active.any():
             break
-    return FitResult(test_acc, val_at, best_epoch, stop_epoch, epoch + 1, time.perf_counter() - t0, hist)
+    # restore each model's checkpoint and evaluate it on the validation and test nodes
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(best[k])
+        model.eval()
+        _, val_acc = _per_model_loss_acc(model(x, edge_index, val_mask), y[val_mask])
+        _, test_acc = _per_model_loss_acc(model(x, edge_index, test_mask), y[test_mask])
+    return FitResult(test_acc, val_acc, best_epoch, stop_epoch, epoch + 1, time.perf_counter() - t0, hist)
 
 
 def attention_entropy(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:

@@ -34,8 +34,25 @@ __all__ = [
     "edge_softmax",
     "to_dense_adj",
     "gcn_norm",
+    "receptive_edges",
     "SparseRows",
+    "dropout",
 ]
+
+
+def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
+    """Dropout, as ``torch.nn.functional.dropout``: zero each entry with probability ``p`` and
+    scale the rest by ``1/(1-p)``.
+
+    The same distribution, drawn from ``torch.rand`` (vectorised) instead of ``bernoulli_``, which
+    on the CPU is several times slower -- and dropout runs on every hidden tensor of every epoch.
+    """
+    if not training or p == 0.0:
+        return x
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    keep = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
+    return x * keep
 
 
 def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
@@ -167,6 +184,38 @@ def gcn_norm(edge_index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
     return ei, dinv.index_select(0, ei[0]) * dinv.index_select(0, ei[1])
 
 
+def receptive_edges(edge_index: Tensor, targets: Tensor, num_layers: int, masks: bool = False) -> list[Tensor]:
+    """The edges each layer of a ``num_layers``-layer message-passing model needs for ``targets``.
+
+    The last layer only needs the edges that arrive at the target nodes; the layer before it only
+    the edges that arrive at those edges' sources; and so on. Running layer l on ``out[l]`` gives
+    the targets exactly the output of the full graph (each node kept keeps *all* its incoming
+    edges, so every softmax is over the whole neighbourhood) at a fraction of the cost when the
+    targets are few -- e.g. Cora's 140 training nodes need a third of the edges in the first layer
+    and 6% in the second.
+
+    Args:
+        edge_index: ``(2, E)``, usually with self-loops already added.
+        targets: ``(N,)`` bool, the nodes whose final output is needed.
+        num_layers: the number of layers.
+        masks: return bool masks ``(E,)`` over the input's edges instead of edge lists.
+
+    Returns:
+        a list of ``num_layers`` edge lists ``(2, E_l)``, first layer first (subsets of the input).
+    """
+    if targets.dtype != torch.bool or targets.dim() != 1:
+        raise ValueError(f"targets must be a bool mask (N,), got {targets.dtype} {tuple(targets.shape)}")
+    check_edge_index(edge_index, targets.shape[0])
+    need = targets
+    out = []
+    for _ in range(num_layers):
+        keep = need[edge_index[1]]  # edges into the nodes this layer must compute
+        out.append(keep if masks else edge_index[:, keep])
+        need = torch.zeros_like(need)
+        need[edge_index[0, keep]] = True  # their sources are what the layer below must compute
+    return out[::-1]
+
+
 class _SpMM(torch.autograd.Function):
     """``x @ W`` for a sparse x given as rows (forward) and as columns (backward): both passes are
     one ``embedding_bag`` (a gather and a weighted sum, no sort), O(nnz * D)."""
@@ -239,6 +288,14 @@ class SparseRows:
         out[self.rows, self.cols] = self.values
         return out
 
+    def select_rows(self, index: Tensor) -> SparseRows:
+        """The rows ``index`` (sorted, unique node ids) as a new ``(len(index), F)`` SparseRows."""
+        loc = torch.full((self.shape[0],), -1, dtype=torch.long, device=self.rows.device)
+        loc[index] = torch.arange(index.numel(), device=self.rows.device)
+        new_rows = loc[self.rows]
+        keep = new_rows >= 0
+        return SparseRows(self.cols[keep], self.values[keep], new_rows[keep], (index.numel(), self.shape[1]))
+
     def with_values(self, values: Tensor) -> SparseRows:
         """The same sparsity pattern with new values (no recomputation of the structure)."""
         new = object.__new__(SparseRows)
@@ -250,7 +307,7 @@ class SparseRows:
         """Dropout on the non-zeros (scaled by 1/(1-p)); a new object, ``self`` is untouched."""
         if not training or p == 0.0:
             return self
-        return self.with_values(F.dropout(self.values, p, True))
+        return self.with_values(dropout(self.values, p, True))
 
     def matmul(self, weight: Tensor) -> Tensor:
         """``x @ weight``: ``(N, F) @ (F, D)`` -> ``(N, D)``, differentiable in ``weight``."""
