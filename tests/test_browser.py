@@ -105,22 +105,18 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path, tmp_path_factory):
+def browser(chromium_path):
+    """One headless Chromium for all pages (Playwright gives it a fresh, temporary profile)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as e:
         _unavailable(f"the playwright package is not installed ({e}); run `make venv`")
     with sync_playwright() as pw:
-        # a persistent context gives a fresh, explicit profile directory
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900}, service_workers="block",
-        )
+        browser = pw.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
         try:
-            yield context
+            yield browser
         finally:
-            context.close()
+            browser.close()
 
 
 # --------------------------------------------------------------------------------- page checks
@@ -150,7 +146,11 @@ MATH_STATE = """() => {
   const math = [...document.querySelectorAll(".math")];
   return {
     math: math.length,
-    dollars: document.body.innerHTML.includes("$$"),
+    dollars: (() => {  // $$ outside code
+      const body = document.body.cloneNode(true);
+      body.querySelectorAll("pre, code, script").forEach(e => e.remove());
+      return body.textContent.includes("$$");
+    })(),
     containers: document.querySelectorAll("mjx-container").length,
     untypeset: math.filter(e => !e.querySelector("mjx-container"))
                    .map(e => e.textContent.trim().slice(0, 80)),
@@ -210,9 +210,11 @@ def test_page(page_path, site_url, browser):
             blocked.append(r.request.url)
             r.abort()
 
-    page = browser.new_page()
+    # a new context per page: empty storage, so every page is a reader's first visit
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    context.route("**/*", route)
+    page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.route("**/*", route)
     page.on("console", lambda m: m.type == "error" and problems.append(
         f"console error: {m.text} (at {m.location.get('url')}:{m.location.get('lineNumber')})"))
     page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
@@ -255,7 +257,7 @@ def test_page(page_path, site_url, browser):
             around = " ".join(text[max(0, m.start() - 40): m.end() + 40].split())
             problems.append(f"raw TeX in the text: ...{around}...")
     finally:
-        page.close()
+        context.close()
     html = (SITE / page_path).read_text(encoding="utf-8", errors="replace")
     problems = [p for p in problems
                 if not any(rx.search(p) and cause(html) for rx, cause in KNOWN_ERRORS)]
