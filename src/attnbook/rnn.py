@@ -337,6 +337,8 @@ class RecurrentClassifier(nn.Module):
         embed_dim, hidden_size: widths.
         bidirectional: read the sequence in both directions.
         per_token: one prediction per position instead of per sequence.
+        forget_bias: for the LSTM, the initial bias of the forget gate (in ``bias_hh``); a
+            positive value (1 is the usual choice, Gers et al. 2000) starts the cell remembering.
 
     Shapes:
         tokens ``(B, L)`` int64 -> logits ``(B, n_classes)`` or ``(B, L, n_classes)``.
@@ -351,6 +353,7 @@ class RecurrentClassifier(nn.Module):
         hidden_size: int = 32,
         bidirectional: bool = False,
         per_token: bool = False,
+        forget_bias: float = 1.0,
     ) -> None:
         super().__init__()
         kinds = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -360,6 +363,11 @@ class RecurrentClassifier(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.rnn = kinds[cell](embed_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
         self.out = nn.Linear(hidden_size * (2 if bidirectional else 1), n_classes)
+        if cell == "lstm":
+            with torch.no_grad():
+                for name, p in self.rnn.named_parameters():
+                    if name.startswith("bias_hh"):
+                        p[hidden_size : 2 * hidden_size].fill_(forget_bias)  # gates i, f, g, o
 
     def forward(self, tokens: Tensor) -> Tensor:
         if tokens.dim() != 2:

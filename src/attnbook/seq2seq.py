@@ -235,6 +235,7 @@ class Seq2Seq(nn.Module):
         self.weights: Tensor | None = None
 
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> Tensor:
+        _check_source(src, src_mask)
         if tgt_in.dim() != 2 or tgt_in.shape[0] != src.shape[0]:
             raise ValueError(
                 f"expected tgt_in of shape (B, T) with B = {src.shape[0]}, got {tuple(tgt_in.shape)}"

@@ -1,0 +1,82 @@
+"""Tests of attnbook.train: the fit loop learns, is seeded, stops early and restores the best."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from attnbook.train import fit, minibatches
+
+
+def _data():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 2, generator=g)
+    y = (x[:, 0] > 0).long()
+    return list(zip(x, y))
+
+
+def _collate(b):
+    return torch.stack([x for x, _ in b]), torch.stack([y for _, y in b])
+
+
+def _loss(m, batch):
+    return F.cross_entropy(m(batch[0]), batch[1])
+
+
+def _acc(data):
+    x, y = _collate(data)
+    return lambda m: (m(x).argmax(-1) == y).float().mean().item()
+
+
+def test_fit_learns_and_is_seeded():
+    data = _data()
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        m = nn.Linear(2, 2)
+        h = fit(m, data, _collate, _loss, epochs=5, batch_size=16, lr=0.1, evaluate=_acc(data),
+                seed=3, show_progress=False)
+        runs.append((h.train_loss, m.weight.detach().clone()))
+    assert runs[0][0] == runs[1][0]
+    torch.testing.assert_close(runs[0][1], runs[1][1])
+    assert h.train_loss[-1] < h.train_loss[0]
+    assert h.best_score >= 0.9
+
+
+def test_early_stopping_and_target():
+    data = _data()
+    m = nn.Linear(2, 2)
+    h = fit(m, data, _collate, _loss, epochs=50, lr=0.0, evaluate=lambda m: 0.5, patience=2,
+            show_progress=False)
+    assert h.stopped_early and len(h.val_score) == 3 and h.best_epoch == 0
+    h = fit(m, data, _collate, _loss, epochs=50, evaluate=lambda m: 1.0, target=0.9,
+            show_progress=False)
+    assert len(h.val_score) == 1
+
+
+def test_best_weights_are_restored():
+    data = _data()
+    m = nn.Linear(2, 2)
+    scores = iter([0.9, 0.1, 0.1])
+    snapshots = []
+
+    def evaluate(model):
+        snapshots.append(model.weight.detach().clone())
+        return next(scores)
+
+    fit(m, data, _collate, _loss, epochs=3, lr=0.5, evaluate=evaluate, show_progress=False)
+    torch.testing.assert_close(m.weight.detach(), snapshots[0])
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="evaluate"):
+        fit(nn.Linear(2, 2), _data(), _collate, _loss, epochs=1, patience=1)
+    with pytest.raises(ValueError, match="at least one"):
+        fit(nn.Linear(2, 2), [], _collate, _loss, epochs=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        minibatches(10, 0)
+
+
+def test_minibatches_cover_everything_once():
+    idx = torch.cat(minibatches(10, 3, generator=torch.Generator().manual_seed(0)))
+    assert sorted(idx.tolist()) == list(range(10))
