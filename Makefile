@@ -19,7 +19,6 @@ MIRROR := $(abspath ../shared/data)
 ifneq ($(wildcard $(MIRROR)/MANIFEST.tsv),)
 export ATTNBOOK_DATA_MIRROR ?= $(MIRROR)
 endif
-export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: book test venv unit notebooks site lint policy bench clean help

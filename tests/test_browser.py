@@ -170,16 +170,9 @@ TEXT_WITHOUT_CODE = """() => {
   return body.textContent;
 }"""
 
-# Known, understood errors, tolerated only on a page whose HTML shows their cause; delete an entry
-# when its cause is fixed. Sphinx 7.4 writes every inline script registered after the builder started
-# twice (its registry's filename None and '' compare unequal), so sphinx-thebe's
-# `const THEBE_JS_URL = ...` is declared twice and the second copy throws. Harmless (the first
-# copy ran), and only fixable in code: a `html-page-context` handler that deduplicates
-# `context["script_files"]`, or Sphinx 8.
-KNOWN_ERRORS = [
-    (re.compile(r"^uncaught exception: .*Identifier 'THEBE_JS_URL' has already been declared"),
-     lambda html: html.count("const THEBE_JS_URL") > 1),
-]
+# Known, understood errors, tolerated only on a page whose HTML shows their cause; add an entry
+# (regex, cause) only for an error understood to be harmless, and delete it when its cause is fixed.
+KNOWN_ERRORS: list = []
 
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(?:frac|sum)(?![A-Za-z])")
 

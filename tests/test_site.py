@@ -278,14 +278,6 @@ SHOWS_FIGURE = re.compile(r"^\s*(?:plt|fig|figure)\.show\(\)", re.M)
 HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="figures missing from notebook pages: tools/build_book.py (env.setdefault) and the "
-           "Makefile (export MPLBACKEND ?= Agg) pass MPLBACKEND=Agg to the notebook kernel, so "
-           "plt.show() draws nothing (and the warning goes to the removed stderr). Fix: run "
-           "jupyter-book with MPLBACKEND unset or =module://matplotlib_inline.backend_inline; "
-           "then delete this xfail marker (strict: the test fails as XPASS until then)",
-)
 def test_notebook_figures_are_on_the_page(site):
     problems = []
     pages = [p for p in html_pages() if p.startswith("notebooks/")]

@@ -75,11 +75,14 @@ def main(argv: list[str] | None = None) -> int:
     check_dependencies(book)
     env = dict(os.environ)
     env.setdefault("ATTNBOOK_RESULTS_DIR", str(book / "_build" / "results"))
-    env.setdefault("MPLBACKEND", "Agg")
+    # The notebook kernels must draw inline figures: a headless backend such as Agg (which a shell
+    # or the Makefile may export) would make plt.show() draw nothing on the pages.
+    env.pop("MPLBACKEND", None)
     jb = Path(sys.executable).parent / "jupyter-book"
     if not jb.is_file():
         sys.exit(f"error: {jb} not found: the environment is incomplete; delete .venv and run 'make book'")
-    cmd = [str(jb), "build", ".", "-W", "-n", "--keep-going"]
+    # --all: re-read every page (cheap); notebooks re-execute only when their code changed (jupyter-cache)
+    cmd = [str(jb), "build", ".", "--all", "-W", "-n", "--keep-going"]
     print("$ jupyter-book", " ".join(cmd[1:]), flush=True)
     log_path = book / "_build" / "build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)

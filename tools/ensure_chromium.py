@@ -32,7 +32,7 @@ def main() -> int:
         print("Installing Debian's chromium for the browser tests (apt-get) ...", flush=True)
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core"]):
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core", "fonts-noto-cjk"]):
             r = subprocess.run(cmd, env=env)
             if r.returncode != 0:
                 print(f"error: '{' '.join(cmd)}' failed (exit {r.returncode})", file=sys.stderr)

@@ -214,6 +214,23 @@ def on_doctree_resolved(app: Sphinx, doctree: nodes.document, docname: str) -> N
         node.replace_self(_BUILDERS[node["kind"]](app, docname))
 
 
+def on_html_page_context(app, pagename, templatename, context, doctree):
+    """Drop repeated script entries (Sphinx 7.4 writes scripts that extensions add after the build
+    starts twice, and sphinx-thebe's inline ``const`` then throws in the browser)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        # inline scripts have filename None in one copy and '' in the other: treat both as ''
+        filename = getattr(js, "filename", js) or ""
+        key = (str(filename), repr(sorted(getattr(js, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    context["script_files"] = unique
+
+
 def on_env_get_outdated(app, env, added, changed, removed):
     return sorted(getattr(env, "attnbook_generated", set()) - set(removed))
 
@@ -235,6 +252,7 @@ def setup(app: Sphinx):
     app.add_node(attnbook_placeholder)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("html-page-context", on_html_page_context)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

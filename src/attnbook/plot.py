@@ -62,8 +62,11 @@ def heatmap(
     if ax is None:
         _, ax = plt.subplots(figsize=(max(3.0, 0.45 * S + 1.5), max(2.5, 0.4 * T + 1.0)))
     im = ax.imshow(w, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(S), labels=list(x_labels) if x_labels is not None else range(S))
-    ax.set_yticks(range(T), labels=list(y_labels) if y_labels is not None else range(T))
+    # Label every cell when there are labels or few cells; otherwise let matplotlib pick ticks.
+    if x_labels is not None or S <= 20:
+        ax.set_xticks(range(S), labels=list(x_labels) if x_labels is not None else range(S))
+    if y_labels is not None or T <= 20:
+        ax.set_yticks(range(T), labels=list(y_labels) if y_labels is not None else range(T))
     if x_labels is not None and max((len(str(x)) for x in x_labels), default=0) > 2:
         ax.tick_params(axis="x", labelrotation=90)
     ax.set_xlabel(xlabel)
