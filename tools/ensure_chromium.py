@@ -22,21 +22,42 @@ def find() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def has_korean_font() -> bool:
+    """Whether a font with Hangul is installed (the glossary's screenshots need one)."""
+    if not shutil.which("fc-list"):
+        return False
+    out = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True).stdout
+    return bool(out.strip())
+
+
+def apt_install(packages: list[str]) -> bool:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]):
+        r = subprocess.run(cmd, env=env)
+        if r.returncode != 0:
+            print(f"error: '{' '.join(cmd)}' failed (exit {r.returncode})", file=sys.stderr)
+            return False
+    return True
+
+
 def main() -> int:
+    can_apt = os.geteuid() == 0 and shutil.which("apt-get") is not None
     if find():
+        if not has_korean_font():
+            if can_apt:
+                print("Installing a Korean font for the browser screenshots (apt-get) ...", flush=True)
+                apt_install(["fonts-noto-cjk"])  # screenshots only: not fatal
+            else:
+                print("note: no Korean font installed; Hangul shows as boxes in screenshots")
         return 0
     if os.environ.get("ATTNBOOK_SKIP_BROWSER") == "1" and os.environ.get("CI") != "true":
         print("note: Chromium not found; browser tests will be skipped (ATTNBOOK_SKIP_BROWSER=1)")
         return 0
-    if os.geteuid() == 0 and shutil.which("apt-get"):
+    if can_apt:
         print("Installing Debian's chromium for the browser tests (apt-get) ...", flush=True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium", "fonts-dejavu-core", "fonts-noto-cjk"]):
-            r = subprocess.run(cmd, env=env)
-            if r.returncode != 0:
-                print(f"error: '{' '.join(cmd)}' failed (exit {r.returncode})", file=sys.stderr)
-                return 1
+        if not apt_install(["chromium", "fonts-dejavu-core", "fonts-noto-cjk"]):
+            return 1
         if find():
             return 0
     print(
