@@ -55,25 +55,26 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not site and not browser"
 
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax notebooks
+	ATTNBOOK_RESULTS_DIR=$(CURDIR)/_build/results-nbval $(BIN)/python -m pytest --nbval-lax notebooks
 
 site: $(STAMP)
 	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python -m pytest tests -m "site or browser"
 
 test: book
+	$(BIN)/ruff check src tests tools book/_ext benchmarks
 	$(BIN)/python tools/ensure_chromium.py
-	$(BIN)/python -m pytest tests notebooks --nbval-lax
+	ATTNBOOK_RESULTS_DIR=$(CURDIR)/_build/results-nbval $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests tools book/_ext
+	$(BIN)/ruff check src tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbpolicy.py --check notebooks
 
 policy: $(STAMP)
 	$(BIN)/python tools/nbpolicy.py --apply notebooks
 
 bench: $(STAMP)
-	@echo "no benchmarks yet"
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache
