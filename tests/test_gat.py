@@ -199,6 +199,7 @@ def test_gat_ensemble_equals_separate_models(x):
     assert out.shape == (N, 3, 3)
     for s, m in enumerate(models):
         torch.testing.assert_close(out[:, s], m(x, EDGES))
+        torch.testing.assert_close(ens.export(s).eval()(x, EDGES), out[:, s].detach())
     # the summed loss gives each copy exactly its own model's gradient
     out.sum().backward()
     for s, m in enumerate(models):
@@ -278,3 +279,41 @@ def test_attention_entropy_of_uniform_attention():
     torch.testing.assert_close(ent, deg.log())
     torch.testing.assert_close(uni, deg.log())
     assert uni[4] == 0 and math.isclose(float(uni[1]), math.log(3), rel_tol=1e-6)
+
+
+def test_removing_stopped_models_leaves_the_others_unchanged(x):
+    from attnbook.gat import _keep_models
+
+    torch.manual_seed(0)
+    xs = SparseRows.from_dense(x)
+    y = torch.tensor([0, 1, 2, 0, 1])
+
+    def step(model, opt):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xs, EDGES).permute(0, 2, 1), y[:, None].expand(5, model.num_models),
+                                          reduction="sum").backward()
+        opt.step()
+
+    full = GATEnsemble(3, FIN, 3, hidden=4, heads=2, dropout=0.0)
+    opt = torch.optim.Adam(full.parameters(), lr=0.01, weight_decay=5e-4)
+    step(full, opt)
+    keep = torch.tensor([True, False, True])
+    small, small_opt = _keep_models(full, opt, keep)
+    step(full, opt)
+    step(small, small_opt)
+    assert small.num_models == 2
+    for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters()):
+        torch.testing.assert_close(p[keep], q, msg=name)
+
+
+def test_dictionary_lookup_labels():
+    from attnbook.gat import dictionary_lookup
+
+    k = 4
+    x, ei, y, q = dictionary_lookup(3, k, torch.Generator().manual_seed(0))
+    assert x.shape == (3 * 2 * k, 2 * k + 1) and ei.shape == (2, 3 * k * k) and int(q.sum()) == 3 * k
+    for i in torch.nonzero(q).flatten().tolist():
+        keys = ei[0, ei[1] == i]
+        assert len(keys) == k and not q[keys].any()
+        match = keys[x[keys, :k].argmax(1) == x[i, :k].argmax()]  # the key with the query's attribute
+        assert y[i] == x[match[0], k:2 * k].argmax()

@@ -40,6 +40,7 @@ Shapes: N nodes, E edges, F input features, H heads, C features per head, K clas
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -72,6 +73,8 @@ __all__ = [
     "FitResult",
     "fit_ensemble",
     "attention_entropy",
+    "dictionary_lookup",
+    "LookupNet",
 ]
 
 
@@ -576,6 +579,18 @@ class GATEnsemble(_EnsembleBase):
                 dst[s].copy_(src)
         return self
 
+    @torch.no_grad()
+    def export(self, s: int) -> GAT:
+        """Copy number ``s`` as a plain :class:`GAT` (e.g. to look at its attention)."""
+        m = GAT(self.in_features, self.num_classes, self.hidden, self.heads, self.out_heads,
+                self.dropout, self.negative_slope)
+        c1, c2 = m.conv1, m.conv2
+        for dst, src in ((c1.weight, self.w1), (c1.att_src, self.att_src1), (c1.att_dst, self.att_dst1),
+                         (c1.bias, self.b1), (c2.weight, self.w2), (c2.att_src, self.att_src2),
+                         (c2.att_dst, self.att_dst2), (c2.bias, self.b2)):
+            dst.copy_(src[s])
+        return m
+
     def _attend(self, xw: Tensor, att_src: Tensor, att_dst: Tensor, edges: dict, num_out: int) -> Tensor:
         # xw: (N_below, S, H, C); att_*: (S, H, C)
         src, query, dst = edges["src"], edges["query"], edges["dst"]
@@ -724,8 +739,9 @@ def fit_ensemble(
 
     The loss summed over models gives each model exactly its own gradient, and Adam is
     element-wise, so the S models train as they would alone. The evaluation pass (dropout off)
-    runs every epoch on the validation nodes; at the end each model's checkpoint is restored (the
-    model is left holding it) and evaluated on the test nodes, as in the paper's code. Each pass
+    runs every epoch on the validation nodes. A model that stops is removed from the ensemble (its
+    Adam moments with it), so the others' epochs get cheaper. At the end each model's checkpoint
+    is restored (``model`` is left holding it) and evaluated on the test nodes, as in the paper's code. Each pass
     computes only what its loss reads (:func:`attnbook.graph.receptive_edges`): the training pass
     the two-hop neighbourhood of the training nodes, the evaluation pass that of the validation
     nodes -- the same numbers as on the full graph, in less time.
@@ -755,64 +771,89 @@ def fit_ensemble(
                                 {"params": rest, "weight_decay": 0.0}], lr=lr)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    best_acc = torch.full((S,), -math.inf)
-    best_loss = torch.full((S,), math.inf)
-    bad = torch.zeros(S, dtype=torch.long)
-    active = torch.ones(S, dtype=torch.bool)
+    # per-model results, indexed by the original model number
     best_epoch = torch.zeros(S, dtype=torch.long)
     stop_epoch = torch.full((S,), max_epochs, dtype=torch.long)
     # the checkpoint of each model: its parameters at its chosen epoch (all start at epoch 0)
-    params = dict(model.named_parameters())
-    best = {k: p.detach().clone() for k, p in params.items()}
+    best = {k: p.detach().clone() for k, p in model.named_parameters()}
+    # the models still training: `ids` maps their slot in `cur` to their original number
+    cur, ids = model, torch.arange(S)
+    best_acc = torch.full((S,), -math.inf)
+    best_loss = torch.full((S,), math.inf)
+    bad = torch.zeros(S, dtype=torch.long)
     val_losses: list[Tensor] = []
     hist: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": []}
     epochs = range(max_epochs) if progress is None else progress(range(max_epochs))
     epoch = 0
     for epoch in epochs:
-        model.train()
+        cur.train()
         opt.zero_grad()
-        loss, _ = _per_model_loss_acc(model(x, edge_index, train_mask), y[train_mask])
+        loss, _ = _per_model_loss_acc(cur(x, edge_index, train_mask), y[train_mask])
         loss.sum().backward()
         opt.step()
-        model.eval()
+        cur.eval()
         with torch.no_grad():  # only the validation nodes' receptive field is computed
-            vloss, vacc = _per_model_loss_acc(model(x, edge_index, val_mask), y[val_mask])
+            vloss, vacc = _per_model_loss_acc(cur(x, edge_index, val_mask), y[val_mask])
         hist["train_loss"].append(loss.mean().item())
         hist["val_loss"].append(vloss.mean().item())
         hist["val_acc"].append(vacc.mean().item())
         if stopping == "gat":
             improved = (vacc >= best_acc) | (vloss <= best_loss)
-            save = (vacc >= best_acc) & (vloss <= best_loss) & active
-            upd = improved & active
-            best_acc = torch.where(upd, torch.maximum(best_acc, vacc), best_acc)
-            best_loss = torch.where(upd, torch.minimum(best_loss, vloss), best_loss)
-            bad = torch.where(upd, torch.zeros_like(bad), bad + active.long())
-            stop = active & (bad >= patience)
+            save = (vacc >= best_acc) & (vloss <= best_loss)
+            best_acc = torch.where(improved, torch.maximum(best_acc, vacc), best_acc)
+            best_loss = torch.where(improved, torch.minimum(best_loss, vloss), best_loss)
+            bad = torch.where(improved, torch.zeros_like(bad), bad + 1)
+            stop = bad >= patience
         else:
-            save = active  # Kipf & Welling report the last epoch
+            save = torch.ones_like(vacc, dtype=torch.bool)  # Kipf & Welling report the last epoch
             if len(val_losses) >= patience:
-                prev = torch.stack(val_losses[-patience:]).mean(0)
-                stop = active & (vloss > prev)
+                stop = vloss > torch.stack(val_losses[-patience:]).mean(0)
             else:
-                stop = torch.zeros(S, dtype=torch.bool)
+                stop = torch.zeros_like(save)
             val_losses.append(vloss)
         if save.any():
-            best_epoch = torch.where(save, torch.full_like(best_epoch, epoch), best_epoch)
+            best_epoch[ids[save]] = epoch
             with torch.no_grad():
-                for k, p in params.items():
-                    best[k][save] = p[save]
-        stop_epoch = torch.where(stop, torch.full_like(stop_epoch, epoch), stop_epoch)
-        active = active & ~stop
-        if not active.any():
-            break
-    # restore each model's checkpoint and evaluate it on the validation and test nodes
+                for k, p in cur.named_parameters():
+                    best[k][ids[save]] = p[save]
+        if stop.any():
+            stop_epoch[ids[stop]] = epoch
+            keep = ~stop
+            if not keep.any():
+                break
+            # drop the stopped models: the others train on unchanged, in less time per epoch
+            cur, opt = _keep_models(cur, opt, keep)
+            ids, best_acc, best_loss, bad = ids[keep], best_acc[keep], best_loss[keep], bad[keep]
+            val_losses = [v[keep] for v in val_losses]
+    # restore each model's checkpoint into `model` and evaluate it on the validation and test nodes
     with torch.no_grad():
-        for k, p in params.items():
+        for k, p in model.named_parameters():
             p.copy_(best[k])
         model.eval()
         _, val_acc = _per_model_loss_acc(model(x, edge_index, val_mask), y[val_mask])
         _, test_acc = _per_model_loss_acc(model(x, edge_index, test_mask), y[test_mask])
     return FitResult(test_acc, val_acc, best_epoch, stop_epoch, epoch + 1, time.perf_counter() - t0, hist)
+
+
+def _keep_models(model: nn.Module, opt: torch.optim.Adam, keep: Tensor) -> tuple[nn.Module, torch.optim.Adam]:
+    """A copy of an ensemble with only the models ``keep`` (bool ``(S,)``), and its Adam with their
+    moments: the kept models continue exactly as if nothing had been removed."""
+    plans = model.__dict__.pop("_plans", None)
+    new = copy.deepcopy(model)
+    if plans is not None:
+        model._plans = plans
+    new.num_models = int(keep.sum())
+    new_of: dict[int, nn.Parameter] = {}
+    for name, p in model.named_parameters():
+        q = nn.Parameter(p.detach()[keep].clone())
+        setattr(new, name, q)
+        new_of[id(p)] = q
+    groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [new_of[id(p)] for p in g["params"]]}
+              for g in opt.param_groups]
+    new_opt = torch.optim.Adam(groups)
+    for p, st in opt.state.items():
+        new_opt.state[new_of[id(p)]] = {k: (v.clone() if k == "step" else v[keep].clone()) for k, v in st.items()}
+    return new, new_opt
 
 
 def attention_entropy(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
@@ -833,3 +874,61 @@ def attention_entropy(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Ten
     ent = -scatter_sum(plogp, index, num_nodes)
     deg = torch.bincount(index, minlength=num_nodes).float()
     return ent, deg.clamp_min(1).log()
+
+
+# ---------------------------------------------------------------------------------------------
+# GATv2's dictionary-lookup task (Brody et al., 2022, section 4.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def dictionary_lookup(num_graphs: int, k: int, generator: torch.Generator | None = None
+                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Graphs on which a node must find, among k keys, the one whose attribute matches its own.
+
+    Each graph has k *key* nodes, with attributes 0..k-1 and values a random permutation of
+    0..k-1, and k *query* nodes with the attributes in a random order; every key sends an edge to
+    every query (a complete bipartite graph, no self-loops). The label of a query is the value of
+    the key with its attribute. Each query must rank the keys in its own order -- the task that
+    static attention (GAT) cannot express and dynamic attention (GATv2) can.
+
+    Features: one-hot attribute (k), one-hot value (k, zeros for a query), a query flag (1).
+
+    Returns:
+        ``(x, edge_index, y, query_mask)``: ``(G*2k, 2k+1)``, ``(2, G*k*k)``, ``(G*2k,)`` (-1 on
+        keys), ``(G*2k,)`` bool; graph g occupies nodes ``[2kg, 2kg + 2k)``, keys first.
+    """
+    G = num_graphs
+    values = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
+    q_attr = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
+    eye = torch.eye(k)
+    key_x = torch.cat([eye.expand(G, k, k), eye[values], torch.zeros(G, k, 1)], dim=2)  # (G, k, 2k+1)
+    qry_x = torch.cat([eye[q_attr], torch.zeros(G, k, k), torch.ones(G, k, 1)], dim=2)  # (G, k, 2k+1)
+    x = torch.cat([key_x, qry_x], dim=1).reshape(G * 2 * k, 2 * k + 1)
+    y = torch.cat([torch.full((G, k), -1), values.gather(1, q_attr)], dim=1).reshape(-1)
+    base = (torch.arange(G) * 2 * k).view(G, 1, 1)
+    src = base + torch.arange(k).view(1, k, 1)  # key j
+    dst = base + k + torch.arange(k).view(1, 1, k)  # query i
+    edge_index = torch.stack([src.expand(G, k, k).reshape(-1), dst.expand(G, k, k).reshape(-1)])
+    return x, edge_index, y, y >= 0
+
+
+class LookupNet(nn.Module):
+    """One attention layer (GAT or GATv2, no self-loops) and a linear read-out of the value.
+
+    Args:
+        layer: ``"gat"`` or ``"gatv2"``.
+        k: the number of keys (and classes).
+        hidden: the layer's width (default 32).
+        heads: attention heads (default 1).
+
+    Shapes: x ``(N, 2k+1)``, edge_index ``(2, E)`` -> logits ``(N, k)``.
+    """
+
+    def __init__(self, layer: str, k: int, hidden: int = 32, heads: int = 1) -> None:
+        super().__init__()
+        Layer = {"gat": GATLayer, "gatv2": GATv2Layer}[layer]
+        self.conv = Layer(2 * k + 1, hidden, heads=heads, add_self_loops=False)
+        self.out = nn.Linear(hidden * heads, k)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        return self.out(F.relu(self.conv(x, edge_index)))
