@@ -55,6 +55,7 @@ __all__ = [
     "make_batch",
     "teacher_forcing_loss",
     "translate",
+    "accuracy_by_length",
 ]
 
 
@@ -366,3 +367,28 @@ def translate(
             outputs.append(tgt_vocab.decode(dec.ids[i, :n], stop_at_eos=True))
             weights.append(None if dec.weights is None else dec.weights[i, :n, : len(s)].cpu())
     return outputs, weights
+
+
+def accuracy_by_length(
+    lengths: Sequence[int], correct: Sequence[bool], edges: Sequence[int]
+) -> list[tuple[int, int, float, int]]:
+    """Accuracy in length buckets: the bottleneck made visible.
+
+    Args:
+        lengths: the source length of each example.
+        correct: whether each example was translated exactly.
+        edges: increasing bucket boundaries; bucket i holds ``edges[i] <= length < edges[i + 1]``.
+
+    Returns:
+        one ``(lo, hi, accuracy, count)`` per non-empty bucket, ``hi`` exclusive.
+    """
+    if len(lengths) != len(correct):
+        raise ValueError(f"got {len(lengths)} lengths but {len(correct)} results")
+    if any(b <= a for a, b in zip(edges, edges[1:])):
+        raise ValueError(f"edges must increase, got {list(edges)}")
+    out = []
+    for lo, hi in zip(edges, edges[1:]):
+        hits = [c for n, c in zip(lengths, correct) if lo <= n < hi]
+        if hits:
+            out.append((lo, hi, sum(hits) / len(hits), len(hits)))
+    return out
