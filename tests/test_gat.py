@@ -302,7 +302,7 @@ def test_removing_stopped_models_leaves_the_others_unchanged(x):
     step(full, opt)
     step(small, small_opt)
     assert small.num_models == 2
-    for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters()):
+    for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters(), strict=True):
         torch.testing.assert_close(p[keep], q, msg=name)
 
 

@@ -527,7 +527,9 @@ class GATEnsemble(_EnsembleBase):
     own training trajectory, exactly as if it were trained alone: the copies share only the time per
     epoch. Tested equal to S separate :class:`GAT` models given the same weights.
 
-    Args: ``num_models`` (S), then as :class:`GAT` (no ``dense``).
+    Args: ``num_models`` (S), then as :class:`GAT` (no ``dense``), and ``value_dropout``
+    (default ``False``): also apply dropout to the projected features :math:`W h_j` that attention
+    averages, as the paper's TensorFlow code does (PyG's ``GATConv`` does not).
 
     Shapes: x :class:`SparseRows` ``(N, F)``, edge_index ``(2, E)`` -> logits ``(N, S, K)``; with
     a bool mask ``targets`` ``(N,)``, only the target nodes' logits ``(N_targets, S, K)``, computed
@@ -544,9 +546,11 @@ class GATEnsemble(_EnsembleBase):
         out_heads: int = 1,
         dropout: float = 0.6,
         negative_slope: float = 0.2,
+        value_dropout: bool = False,
     ) -> None:
         super().__init__()
         S = self.num_models = num_models
+        self.value_dropout = value_dropout
         self.in_features, self.num_classes, self.hidden, self.heads, self.out_heads = (
             in_features, num_classes, hidden, heads, out_heads)
         self.dropout, self.negative_slope = dropout, negative_slope
@@ -599,6 +603,8 @@ class GATEnsemble(_EnsembleBase):
         e = F.leaky_relu(s_dst.index_select(0, query) + s_src.index_select(0, src), self.negative_slope)  # (E, S, H)
         alpha = edge_softmax(e, dst, num_out)  # (E, S, H)
         alpha = dropout(alpha, self.dropout, self.training)
+        if self.value_dropout:  # the paper's code also drops the projected features W h_j
+            xw = dropout(xw, self.dropout, self.training)
         return scatter_sum(alpha.unsqueeze(-1) * xw.index_select(0, src), dst, num_out)  # (N_out, S, H, C)
 
     def forward(self, x: SparseRows, edge_index: Tensor, targets: Tensor | None = None) -> Tensor:
