@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import os
 import socket
+import stat
 import threading
 from pathlib import Path
 
@@ -71,6 +72,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body, length = PAYLOAD, len(PAYLOAD)
         if self.path == "/missing":
             self.send_error(404)
+            return
+        if self.path == "/garbage":  # not HTTP at all: http.client raises BadStatusLine
+            self.wfile.write(b"garbage\r\n\r\n")
+            self.close_connection = True
+            return
+        if self.path == "/chunked-truncated":  # chunked body, hangs up inside the second chunk
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            first, second = PAYLOAD[:70000], PAYLOAD[70000:80000]
+            try:
+                self.wfile.write(b"%x\r\n" % len(first) + first + b"\r\n")
+                self.wfile.write(b"%x\r\n" % 50000 + second)  # announces 50,000, sends 10,000
+                self.wfile.flush()
+            except OSError:
+                pass
+            self.close_connection = True
             return
         if self.path == "/truncated":  # announces everything, sends half, hangs up
             body = PAYLOAD[: len(PAYLOAD) // 2]
@@ -215,6 +233,44 @@ def test_wrong_length_or_wrong_bytes(dirs, server, monkeypatch, path):
     if path == "/unannounced-long":  # stopped as soon as it passes the expected size
         assert "longer than the expected 204800 bytes" in msg
     assert files_in(cache) == []
+
+
+@pytest.mark.network
+def test_truncated_chunked_download(dirs, server, monkeypatch):
+    """http.client raises IncompleteRead (not an OSError) here: it must still be a DataError that
+    names the dataset, the URL and the expected digest, and leave nothing behind."""
+    _, cache = dirs
+    entry = register(monkeypatch, server + "/chunked-truncated")
+    with pytest.raises(DataIntegrityError, match=r"broke off after \d+ of 204800 bytes") as err:
+        fetch(KEY)
+    msg = str(err.value)
+    assert "testset" in msg and entry.url in msg and SHA in msg
+    assert files_in(cache) == []
+
+
+@pytest.mark.network
+def test_not_http_is_unavailable(dirs, server, monkeypatch):
+    _, cache = dirs
+    entry = register(monkeypatch, server + "/garbage")
+    with pytest.raises(DataUnavailableError) as err:
+        fetch(KEY)
+    msg = str(err.value)
+    assert "testset" in msg and entry.url in msg and "ATTNBOOK_DATA_MIRROR" in msg
+    assert files_in(cache) == []
+
+
+@pytest.mark.network
+def test_downloaded_file_has_the_usual_permissions(dirs, server, monkeypatch):
+    """The temporary file is created private (0600); the cached file must get the permissions any
+    new file gets (0666 less the umask), so that a cache shared by a class stays readable."""
+    _, cache = dirs
+    register(monkeypatch, server + "/ok")
+    old = os.umask(0o022)
+    try:
+        path = fetch(KEY)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 @pytest.mark.network

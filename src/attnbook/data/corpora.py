@@ -10,7 +10,7 @@
 Splits. TREC and SST-2 come with theirs. MR has none: Kim (2014) used 10-fold cross-validation, so
 :func:`kfold` gives the folds, and :func:`mr_split` a fixed, seeded 90/10 split for chapters that
 need one train/test pair within the time budget. Both permute with
-``numpy.random.default_rng(seed)``; ``tests/test_data_text.py`` pins the first indices so that a
+``numpy.random.default_rng(seed)``; ``tests/test_data_corpora.py`` pins the first indices so that a
 change of split cannot pass unnoticed.
 """
 
@@ -193,8 +193,8 @@ def load_names() -> dict[str, list[str]]:
     """Surnames by language (the PyTorch char-RNN tutorial's data): ``{language: [surname, ...]}``.
 
     18 languages, sorted by name; 20,050 surnames in file order (some repeat, as in the source).
-    The names keep their accents (``"Nóvák"``); fold them with ``unicodedata`` if a chapter wants
-    ASCII.
+    The names keep their accents (``"Nóvák"``); fold them with :func:`attnbook.data.text.to_ascii`
+    if a chapter wants ASCII.
     """
     out: dict[str, list[str]] = {}
     for key in sorted(k for k in REGISTRY if k.startswith("names/")):

@@ -21,6 +21,7 @@ Nothing downstream parses a file that did not pass through :func:`fetch`.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -227,10 +228,20 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
         problem = _mismatch(entry, "downloaded", n, sha, md5)
         if problem:
             raise DataIntegrityError(problem + "; the download was deleted")
+        # mkstemp creates the file private (0600); give it the permissions of any new file, so
+        # that a cache shared by several users (a class server) stays readable.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _unavailable(entry: RegistryEntry, reason: str) -> DataUnavailableError:
@@ -252,8 +263,9 @@ def _stream(entry: RegistryEntry, out, progress: bool) -> tuple[int, str, str]:
     except urllib.error.HTTPError as exc:
         exc.close()
         raise _unavailable(entry, f"HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise _unavailable(entry, str(exc)) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        # HTTPException: a reply that is not HTTP (BadStatusLine, ...); it is no OSError
+        raise _unavailable(entry, str(exc) or type(exc).__name__) from exc
     what = f"download of {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}"
     with response, _progress_bar(entry.size, entry.key, progress) as bar:
         announced = response.headers.get("Content-Length")
@@ -266,7 +278,9 @@ def _stream(entry: RegistryEntry, out, progress: bool) -> tuple[int, str, str]:
         while True:
             try:
                 chunk = response.read(_CHUNK)
-            except (OSError, ValueError) as exc:  # IncompleteRead, connection reset, timeout
+            # connection reset, timeout (OSError); a chunked body cut short (IncompleteRead, an
+            # HTTPException, not an OSError)
+            except (OSError, ValueError, http.client.HTTPException) as exc:
                 raise DataIntegrityError(
                     f"{what} broke off after {n} of {entry.size} bytes ({exc!r}); expected sha256 "
                     f"{entry.sha256}, actual (of the part) {sha.hexdigest()}; nothing was kept"

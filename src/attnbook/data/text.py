@@ -141,7 +141,9 @@ class Vocab:
             min_freq: keep tokens seen at least this often.
             max_size: keep at most this many tokens besides the specials (the most frequent).
             specials: special tokens, given the first ids in this order. The conventional four are
-                pad, unknown, begin, end; ``pad_id`` etc. are ``None`` for those left out.
+                pad, unknown, begin, end; for one left out, ``pad_id`` etc. raise
+                ``AttributeError`` and :meth:`encode` raises ``KeyError`` on an unknown token
+                if ``<unk>`` is left out.
 
         Ties in frequency are broken alphabetically, so the ids are deterministic.
         """
