@@ -320,6 +320,31 @@ def test_offline_without_mirror_or_cache(dirs, monkeypatch):
     assert files_in(cache) == []
 
 
+def test_offline_with_a_wrong_mirror_path_says_so(dirs, monkeypatch, tmp_path):
+    """The variable is set, but to a folder that does not exist: the error must not merely say
+    'set ATTNBOOK_DATA_MIRROR' (it is set), but name the folder it points at."""
+    url = closed_port_url()
+    register(monkeypatch, url)
+    wrong = tmp_path / "no" / "such" / "mirror"
+    monkeypatch.setenv("ATTNBOOK_DATA_MIRROR", str(wrong))
+    with pytest.raises(DataUnavailableError) as err:
+        fetch(KEY)
+    msg = str(err.value)
+    assert "testset" in msg and url in msg
+    assert f"ATTNBOOK_DATA_MIRROR is set to {wrong}, which is not a folder" in msg
+
+
+def test_tampered_mirror_only_file_names_no_url(dirs, monkeypatch):
+    mirror, _ = dirs
+    register(monkeypatch, None)
+    (mirror / KEY).parent.mkdir(parents=True)
+    (mirror / KEY).write_bytes(b"Y" + PAYLOAD[1:])
+    with pytest.raises(DataIntegrityError) as err:
+        fetch(KEY)
+    msg = str(err.value)
+    assert "URL None" not in msg and "mirror-only file" in msg and "testset" in msg and SHA in msg
+
+
 def test_mirror_only_file_without_mirror(dirs, monkeypatch):
     register(monkeypatch, None)
     with pytest.raises(DataUnavailableError, match="ATTNBOOK_DATA_MIRROR"):

@@ -91,21 +91,27 @@ def file_digests(path: Path) -> tuple[int, str, str]:
     return n, sha.hexdigest(), md5.hexdigest()
 
 
+def _origin(entry: RegistryEntry) -> str:
+    """``dataset 'cora', URL https://...`` (or ``mirror-only file`` where there is no URL)."""
+    where = f"URL {entry.url}" if entry.url else "a mirror-only file, no URL"
+    return f"dataset {entry.dataset!r}, {where}"
+
+
 def _mismatch(entry: RegistryEntry, where: str, size: int, sha: str, md5: str) -> str | None:
     """A message naming what differs, or ``None`` if the file matches the entry."""
     if size != entry.size:
         return (
-            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has "
+            f"{where} copy of {entry.key!r} ({_origin(entry)}) has "
             f"{size} bytes, expected {entry.size}; sha256 expected {entry.sha256}, actual {sha}"
         )
     if sha != entry.sha256:
         return (
-            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has the "
+            f"{where} copy of {entry.key!r} ({_origin(entry)}) has the "
             f"wrong sha256: expected {entry.sha256}, actual {sha}"
         )
     if entry.md5 is not None and md5 != entry.md5:
         return (
-            f"{where} copy of {entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) has the "
+            f"{where} copy of {entry.key!r} ({_origin(entry)}) has the "
             f"wrong MD5: expected {entry.md5}, actual {md5}"
         )
     return None
@@ -175,8 +181,7 @@ def fetch(key: str, *, progress: bool = True) -> Path:
     if entry.url is None:
         raise DataUnavailableError(
             f"{note}{entry.key!r} (dataset {entry.dataset!r}) exists only in the offline mirror "
-            f"and is not in it or in the cache; set {MIRROR_ENV} to the mirror folder (e.g. "
-            f"../shared/data). {entry.note}"
+            f"and is not in it or in the cache; {_mirror_advice(entry)}. {entry.note}"
         )
     try:
         _download(entry, dest, progress=progress)
@@ -198,7 +203,7 @@ def read_verified(key: str) -> bytes:
     sha = hashlib.sha256(data).hexdigest()
     if len(data) != entry.size or sha != entry.sha256:
         raise DataIntegrityError(
-            f"{entry.key!r} (dataset {entry.dataset!r}, URL {entry.url}) changed after it was "
+            f"{entry.key!r} ({_origin(entry)}) changed after it was "
             f"checked: expected sha256 {entry.sha256}, actual {sha}"
         )
     return data
@@ -244,12 +249,27 @@ def _umask() -> int:
     return mask
 
 
+def _mirror_advice(entry: RegistryEntry) -> str:
+    """What to do about the mirror variable, given its present state."""
+    mirror = mirror_dir()
+    if mirror is None:
+        return f"set {MIRROR_ENV} to a folder holding a copy (e.g. ../shared/data)"
+    if not mirror.is_dir():
+        return (
+            f"{MIRROR_ENV} is set to {mirror}, which is not a folder: set it to the mirror "
+            "folder (e.g. ../shared/data)"
+        )
+    return (
+        f"{MIRROR_ENV} is set to {mirror}, which has no {entry.key}: set it to a folder holding "
+        "a copy (e.g. ../shared/data)"
+    )
+
+
 def _unavailable(entry: RegistryEntry, reason: str) -> DataUnavailableError:
     return DataUnavailableError(
         f"cannot download {entry.key!r} (dataset {entry.dataset!r}) from {entry.url}: {reason}. "
         f"It is not in the cache ({cache_dir() / entry.key}) and no mirror has it; to work "
-        f"offline, set {MIRROR_ENV} to a folder holding a copy (e.g. ../shared/data), or "
-        f"{CACHE_ENV} to a cache folder that has one."
+        f"offline, {_mirror_advice(entry)}, or set {CACHE_ENV} to a cache folder that has one."
     )
 
 
