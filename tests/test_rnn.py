@@ -44,7 +44,7 @@ def test_cells_equal_torch_cells(ours, ref):
     x, h = torch.randn(3, 4), torch.randn(3, 6)
     if ours is LSTMCell:
         cc = torch.randn(3, 6)
-        for a, b in zip(c(x, (h, cc)), r(x, (h, cc))):
+        for a, b in zip(c(x, (h, cc)), r(x, (h, cc)), strict=True):
             torch.testing.assert_close(a, b)
     else:
         torch.testing.assert_close(c(x, h), r(x, h))

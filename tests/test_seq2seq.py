@@ -106,7 +106,7 @@ def test_tiny_model_overfits_ten_examples(kind):
 
     def exact(model):
         out, _ = translate(model, [s for s, _ in pairs], sv, tv, max_len=8)
-        return sum(o == t for o, (_, t) in zip(out, pairs)) / len(pairs)
+        return sum(o == t for o, (_, t) in zip(out, pairs, strict=True)) / len(pairs)
 
     fit(m, pairs, lambda b: make_batch(b, sv, tv), teacher_forcing_loss, epochs=150,
         batch_size=10, lr=1e-2, evaluate=exact, target=1.0, seed=0, show_progress=False)

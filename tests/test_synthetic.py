@@ -12,7 +12,7 @@ def test_dates_targets_are_the_iso_dates():
     for p in train + test:
         assert p.target == ";".join(d.isoformat() for d in p.dates)
         assert 1 <= len(p.dates) <= 3
-        for d, f in zip(p.dates, p.formats):
+        for d, f in zip(p.dates, p.formats, strict=True):
             assert synthetic.format_date(d, f) in p.source
 
 

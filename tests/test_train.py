@@ -12,7 +12,7 @@ def _data():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 2, generator=g)
     y = (x[:, 0] > 0).long()
-    return list(zip(x, y))
+    return list(zip(x, y, strict=True))
 
 
 def _collate(b):

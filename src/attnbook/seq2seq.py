@@ -384,11 +384,11 @@ def accuracy_by_length(
     """
     if len(lengths) != len(correct):
         raise ValueError(f"got {len(lengths)} lengths but {len(correct)} results")
-    if any(b <= a for a, b in zip(edges, edges[1:])):
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
         raise ValueError(f"edges must increase, got {list(edges)}")
     out = []
-    for lo, hi in zip(edges, edges[1:]):
-        hits = [c for n, c in zip(lengths, correct) if lo <= n < hi]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        hits = [c for n, c in zip(lengths, correct, strict=True) if lo <= n < hi]
         if hits:
             out.append((lo, hi, sum(hits) / len(hits), len(hits)))
     return out

@@ -177,7 +177,7 @@ def dates(
             k = rng.randint(min_dates, max_dates)
             ds = tuple(_dt.date.fromordinal(rng.choice(pool)) for _ in range(k))
             fs = tuple(rng.choice(fmts) for _ in range(k))
-            src = "; ".join(format_date(d, f) for d, f in zip(ds, fs))
+            src = "; ".join(format_date(d, f) for d, f in zip(ds, fs, strict=True))
             if max_length:
                 src = _pad_with_filler(src, rng.randint(min_length, max_length), rng)
             out.append(DatePair(src, ";".join(d.isoformat() for d in ds), ds, fs))
