@@ -308,6 +308,26 @@ def test_interrupted_download_leaves_nothing(dirs, server, monkeypatch):
     assert files_in(cache) == []
 
 
+@pytest.mark.network
+def test_parts_left_by_a_killed_download_are_swept(dirs, server, monkeypatch):
+    """A process killed with SIGKILL (or a power cut) cannot delete its temporary file. The next
+    download of the same file removes such leftovers once they are stale (untouched for longer
+    than a live download can be), and leaves a fresh one (another process's live download)."""
+    _, cache = dirs
+    register(monkeypatch, server + "/ok")
+    (cache / KEY).parent.mkdir(parents=True)
+    stale = cache / "testset" / ".blob.bin.k1ll3d.part"
+    live = cache / "testset" / ".blob.bin.l1v3.part"
+    other = cache / "testset" / ".other.bin.k1ll3d.part"  # another file's: not ours to judge
+    for p in (stale, live, other):
+        p.write_bytes(PAYLOAD[:1000])
+    old = 1_000_000_000  # 2001
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    path = fetch(KEY)
+    assert sorted(files_in(cache)) == sorted([path, live, other])
+
+
 def test_offline_without_mirror_or_cache(dirs, monkeypatch):
     _, cache = dirs
     url = closed_port_url()

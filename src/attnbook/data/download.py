@@ -13,17 +13,21 @@ where the registry pins one) have been checked. It looks, in order, in
 3. the **network**, from the entry's pinned URL, with a progress bar. The bytes go to a temporary
    file next to the destination; size and digest are checked; only then is the file renamed into
    place (``os.replace``, atomic on one file system). Any failure or interruption (including
-   Ctrl-C) deletes the temporary file, so nothing partial is ever left in the cache.
+   Ctrl-C) deletes the temporary file, so nothing partial is ever left in the cache; one left by
+   a process killed outright (SIGKILL, a power cut) is never used, and the next download of the
+   same file deletes it once it is an hour old.
 
 Nothing downstream parses a file that did not pass through :func:`fetch`.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -48,6 +52,7 @@ CACHE_ENV = "ATTNBOOK_CACHE"
 
 _CHUNK = 1 << 16  # bytes read per network/disk read
 _TIMEOUT_S = 30.0  # socket timeout of a download
+_STALE_PART_S = 3600.0  # a temporary download file untouched this long was left by a killed process
 _USER_AGENT = "attnbook-data/0.1 (+https://github.com/attnbook/attnbook)"
 
 
@@ -223,6 +228,7 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
     """
     assert entry.url is not None
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _sweep_stale_parts(dest.parent, entry.filename)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{entry.filename}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
@@ -240,6 +246,21 @@ def _download(entry: RegistryEntry, dest: Path, *, progress: bool) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sweep_stale_parts(folder: Path, filename: str) -> None:
+    """Delete temporary files of ``filename`` that a killed process (SIGKILL, power cut) left.
+
+    A live download writes at least every ``_TIMEOUT_S`` seconds (or fails), so a ``.part``
+    untouched for ``_STALE_PART_S`` belongs to no running process; younger ones are left alone.
+    """
+    now = time.time()
+    for part in folder.glob(f".{glob.escape(filename)}.*.part"):
+        try:
+            if now - part.stat().st_mtime > _STALE_PART_S:
+                part.unlink()
+        except OSError:  # gone already (another process swept it), or not ours to delete
+            pass
 
 
 def _umask() -> int:
