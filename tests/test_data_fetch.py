@@ -392,13 +392,32 @@ def test_corrupt_cache_entry_offline_is_removed_and_reported(dirs, monkeypatch):
     assert files_in(cache) == []
 
 
-def test_cached_file_changed_after_use_is_checked_again(dirs, monkeypatch):
+def _rewrite_keeping_stat(path: Path, data: bytes) -> None:
+    """Change the bytes but keep size and mtime: what a stat-based shortcut could not see."""
+    st = path.stat()
+    assert len(data) == st.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_mirror_file_changed_after_use_is_checked_again(dirs, monkeypatch):
     mirror, _ = dirs
     register(monkeypatch, closed_port_url())
     (mirror / KEY).parent.mkdir(parents=True)
     (mirror / KEY).write_bytes(PAYLOAD)
     fetch(KEY)
-    (mirror / KEY).write_bytes(b"Z" + PAYLOAD[1:])
-    os.utime(mirror / KEY, ns=(1, 1))  # a different mtime, as any rewrite gives
+    _rewrite_keeping_stat(mirror / KEY, b"Z" + PAYLOAD[1:])
     with pytest.raises(DataIntegrityError):
         fetch(KEY)
+
+
+def test_cached_file_changed_after_use_is_checked_again(dirs, monkeypatch):
+    _, cache = dirs
+    register(monkeypatch, closed_port_url())
+    (cache / KEY).parent.mkdir(parents=True)
+    (cache / KEY).write_bytes(PAYLOAD)
+    assert fetch(KEY) == cache / KEY
+    _rewrite_keeping_stat(cache / KEY, b"Z" + PAYLOAD[1:])
+    with pytest.raises(DataUnavailableError, match="corrupt cached copy was found and removed"):
+        fetch(KEY)  # offline: the corrupt copy is removed, and the network is unreachable
+    assert files_in(cache) == []
