@@ -61,18 +61,22 @@ def test_masked_weights_are_exactly_zero(qkv, name):
     torch.testing.assert_close(w.sum(-1), torch.ones(B, T))
 
 
-def test_key_padding_mask_2d(qkv):
+def test_key_padding_mask(qkv):
     q, k, v = qkv
     lengths = torch.tensor([5, 3, 1])
     pad = torch.arange(S)[None, :] < lengths[:, None]  # (B, S)
-    out, w = attend(q, k, v, mask=pad)
+    out, w = attend(q, k, v, mask=pad[:, None, :])  # (B, 1, S)
     assert (w[~pad[:, None, :].expand(B, T, S)] == 0).all()
     # the padded keys and values do not matter at all
     k2, v2 = k.clone(), v.clone()
     k2[~pad] = 1e6
     v2[~pad] = -1e6
-    out2, _ = attend(q, k2, v2, mask=pad)
+    out2, _ = attend(q, k2, v2, mask=pad[:, None, :])
     torch.testing.assert_close(out, out2)
+    # one query per example: the mask is (B, S)
+    out1, w1 = attend(q[:, 0], k, v, mask=pad)
+    torch.testing.assert_close(out1, out[:, 0])
+    assert (w1[~pad] == 0).all()
 
 
 def test_fully_masked_row_gives_zeros_and_no_nan(qkv):
@@ -87,6 +91,15 @@ def test_fully_masked_row_gives_zeros_and_no_nan(qkv):
     for t in (q, k, v):
         assert not torch.isnan(t.grad).any()
     assert (q.grad[0, 1] == 0).all()
+
+
+def test_fully_masked_row_with_huge_scores_has_finite_gradients():
+    scores = torch.tensor([[3e38, -3e38, 1.0], [1.0, 2.0, 3.0]], dtype=torch.float32, requires_grad=True)
+    mask = torch.tensor([[False, False, False], [True, False, True]])
+    w = masked_softmax(scores, mask)
+    (w * torch.arange(3.0)).sum().backward()
+    assert torch.isfinite(w).all() and torch.isfinite(scores.grad).all()
+    assert (scores.grad[0] == 0).all()
 
 
 def test_all_masked_everywhere():
@@ -128,9 +141,18 @@ def test_causal_mask_equals_sdpa_is_causal():
     g = torch.Generator().manual_seed(3)
     q, k, v = (torch.randn(2, 5, 4, generator=g) for _ in range(3))
     causal = torch.ones(5, 5, dtype=torch.bool).tril()
-    out, w = attend(q, k, v, mask=causal[None])  # a 2-d mask means (B, S) key padding
+    out, w = attend(q, k, v, mask=causal)  # (T, S), shared by the batch, as in SDPA
     torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, is_causal=True))
     assert (w.triu(1) == 0).all()
+
+
+def test_2d_mask_with_batch_equal_to_length_is_t_by_s():
+    """B == T == S: a (T, S) mask must not be mistaken for (B, S) key padding."""
+    g = torch.Generator().manual_seed(4)
+    q, k, v = (torch.randn(4, 4, 3, generator=g) for _ in range(3))
+    causal = torch.ones(4, 4, dtype=torch.bool).tril()
+    out, _ = attend(q, k, v, mask=causal)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=causal))
 
 
 @pytest.mark.parametrize("name", SCORE_FNS)
@@ -223,3 +245,9 @@ def test_shape_mismatch_names_both_shapes(qkv):
         attend(q, k, v, score="cosine")
     with pytest.raises(ValueError, match=r"AdditiveScore\(4, 6"):
         attend(q, k, v, score=AdditiveScore(4, 6, 8))
+    with pytest.raises(ValueError, match=r"mask must be \(B, S\) = \(3, 5\), got \(3, 4\)"):
+        attend(q[:, 0], k, v, mask=torch.ones(B, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"query \(3, 5\) and key \(2, 5, 6\)"):
+        attend(torch.randn(3, 5), k[:2], v[:2])
+    with pytest.raises(ValueError, match=r"query \(3, 4, 6, 1\)"):
+        attend(q[..., None], k, v)

@@ -26,7 +26,10 @@ Shapes (batch-first): query ``(B, T, D)`` -- T queries, e.g. target positions --
 one query per example; key ``(B, S, D)``; value ``(B, S, Dv)``; scores and weights ``(B, T, S)``.
 
 Masks are boolean and ``True`` means *take part*; ``False`` positions get a weight of exactly 0.
-A mask may be ``(B, S)`` (key padding), ``(B, T, S)`` or anything that broadcasts to the scores.
+With T queries per example (query ``(B, T, D)``) the mask broadcasts to the scores ``(B, T, S)``
+exactly as in ``torch.nn.functional.scaled_dot_product_attention``: key padding is ``(B, 1, S)``,
+one mask shared by the batch (e.g. causal) is ``(T, S)`` or ``(1, T, S)``. With one query per
+example (query ``(B, D)``) the mask is ``(B, S)``.
 A row whose keys are all masked gets all-zero weights (and so a zero output), with no NaN in the
 forward or the backward pass: there is nothing to attend to, and the model is told so by a zero
 vector rather than by a NaN that would poison training.
@@ -77,10 +80,12 @@ def masked_softmax(scores: Tensor, mask: Tensor | None = None, dim: int = -1) ->
             f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape "
             f"{tuple(scores.shape)}"
         ) from e
-    # Rows with no unmasked position are softmaxed unmasked (finite, so no NaN) and zeroed below.
+    # Rows with no unmasked position get constant scores (so no NaN, whatever their scores were),
+    # are softmaxed unmasked and zeroed below; their gradient is exactly zero.
     has_any = mask.any(dim=dim, keepdim=True)
     keep = mask | ~has_any
-    weights = torch.softmax(scores.masked_fill(~keep, float("-inf")), dim=dim)
+    scores = scores.masked_fill(~has_any, 0.0).masked_fill(~keep, float("-inf"))
+    weights = torch.softmax(scores, dim=dim)
     return weights.masked_fill(~mask, 0.0)
 
 
@@ -205,8 +210,9 @@ def attend(
         query: ``(B, T, D)``, or ``(B, D)`` for one query per example.
         key: ``(B, S, D)``.
         value: ``(B, S, Dv)``; one value per key.
-        mask: boolean, broadcastable to ``(B, T, S)`` (e.g. ``(B, S)`` key padding, or
-            ``(B, 1, S)``); ``True`` = attend. With a ``(B, D)`` query, ``(B, S)``.
+        mask: boolean, ``True`` = attend. With a ``(B, T, D)`` query: broadcastable to
+            ``(B, T, S)`` as in ``scaled_dot_product_attention`` (``(B, 1, S)`` key padding,
+            ``(T, S)`` shared by the batch, ``(B, T, S)``). With a ``(B, D)`` query: ``(B, S)``.
         score: ``"dot"``, ``"scaled_dot"`` (default) or a callable ``(query, key) -> (B, T, S)``
             such as :class:`AdditiveScore` or :class:`GeneralScore`.
 
@@ -217,18 +223,31 @@ def attend(
     Raises:
         ValueError: shapes that do not fit, naming the shapes received.
     """
-    single = query.dim() == 2
-    if single:
-        query = query.unsqueeze(1)  # (B, 1, D)
-        if mask is not None and mask.dim() == 2:
-            mask = mask.unsqueeze(1)  # (B, 1, S)
     if key.dim() != 3 or value.dim() != 3 or key.shape[:2] != value.shape[:2]:
         raise ValueError(
             f"expected key (B, S, D) and value (B, S, Dv) with the same B and S, got key "
             f"{tuple(key.shape)} and value {tuple(value.shape)}"
         )
-    if mask is not None and mask.dim() == 2:
-        mask = mask.unsqueeze(1)  # key padding (B, S) -> (B, 1, S)
+    if query.dim() not in (2, 3):
+        raise ValueError(
+            f"expected query (B, T, D) or (B, D), got query {tuple(query.shape)} "
+            f"(key {tuple(key.shape)})"
+        )
+    single = query.dim() == 2
+    if single:
+        if query.shape[0] != key.shape[0]:
+            raise ValueError(
+                f"query and key must have the same batch size B, got query {tuple(query.shape)} "
+                f"and key {tuple(key.shape)}"
+            )
+        if mask is not None and tuple(mask.shape) != (key.shape[0], key.shape[1]):
+            raise ValueError(
+                f"with one query per example (query {tuple(query.shape)}) the mask must be "
+                f"(B, S) = {(key.shape[0], key.shape[1])}, got {tuple(mask.shape)}"
+            )
+        query = query.unsqueeze(1)  # (B, 1, D)
+        if mask is not None:
+            mask = mask.unsqueeze(1)  # (B, 1, S)
     if isinstance(score, str):
         if score not in SCORES:
             raise ValueError(f"unknown score {score!r}; choose one of {sorted(SCORES)} or a callable")
