@@ -1,7 +1,7 @@
 # Two commands do everything (see README.md):
 #   make book   -- creates .venv on first use, installs, executes every notebook, builds the site
-#   make test   -- builds the book, then runs every test: unit tests, nbval on every notebook,
-#                  the built site in headless Chromium
+#   make test   -- lints, builds the book, then runs every test: unit tests, nbval on every
+#                  notebook, the built site in headless Chromium
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := book
@@ -61,9 +61,11 @@ site: $(STAMP)
 	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python -m pytest tests -m "site or browser"
 
-test: book
+test: $(STAMP) $(MATHJAX)
 	$(BIN)/ruff check src tests tools book/_ext benchmarks
+	$(BIN)/python tools/nbpolicy.py --check notebooks
 	$(BIN)/python tools/ensure_chromium.py
+	$(BIN)/python tools/build_book.py
 	ATTNBOOK_RESULTS_DIR=$(CURDIR)/_build/results-nbval $(BIN)/python -m pytest tests notebooks --nbval-lax
 
 lint: $(STAMP)

@@ -37,10 +37,19 @@ def test_every_record_is_on_the_results_page():
             assert _fmt(r.value, r.unit) in text, f"{r.name} = {_fmt(r.value, r.unit)} missing"
 
 
+def toc_notebooks() -> list[str]:
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    return sorted(f"{m}.ipynb" for m in re.findall(r"file:\s*(notebooks/\S+)", toc))
+
+
+def test_every_chapter_has_records_and_only_chapters_do():
+    stems = sorted(Path(p).stem for p in toc_notebooks())
+    assert sorted(results.load_all(RESULTS)) == stems
+
+
 def test_every_notebook_has_a_timing():
     timings = results.load_timings(RESULTS)
-    notebooks = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))
-    assert sorted(timings) == notebooks
+    assert sorted(timings) == toc_notebooks()
     text = page_text("book/teaching.html")
     for secs in timings.values():
         assert f"{secs:.0f}" in text

@@ -1,5 +1,7 @@
 """Tests of attnbook.utils and attnbook.plot."""
 
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -29,7 +31,12 @@ def test_get_device():
 
 def test_progress_can_be_silenced(monkeypatch):
     monkeypatch.setenv("ATTNBOOK_PROGRESS", "0")
-    assert list(progress(range(3))) == [0, 1, 2]
+    bar = progress(range(3))
+    assert bar.disable and list(bar) == [0, 1, 2]
+    monkeypatch.setenv("ATTNBOOK_PROGRESS", "1")
+    bar = progress(range(3), file=io.StringIO())
+    assert not bar.disable and list(bar) == [0, 1, 2]
+    bar.close()
 
 
 def test_heatmap_labels_and_errors():

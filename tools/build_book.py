@@ -12,13 +12,14 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REQUIRED = ["jupyter_book", "myst_nb", "sphinx_exercise", "sphinxcontrib.bibtex", "nbval", "torch", "attnbook"]
+REQUIRED = ["jupyter_book", "myst_nb", "sphinx_book_theme", "sphinx_exercise", "sphinxcontrib.bibtex", "torch", "attnbook"]
 
 
 def check_dependencies(book: Path) -> None:
@@ -75,13 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     check_dependencies(book)
     env = dict(os.environ)
     env.setdefault("ATTNBOOK_RESULTS_DIR", str(book / "_build" / "results"))
+    # Every notebook is executed by this build (execute_notebooks: force) and re-records its
+    # figures: start from an empty folder, so the site can only show what this build computed.
+    results = Path(env["ATTNBOOK_RESULTS_DIR"])
+    if results.is_dir():
+        shutil.rmtree(results)
     # The notebook kernels must draw inline figures: a headless backend such as Agg (which a shell
     # or the Makefile may export) would make plt.show() draw nothing on the pages.
     env.pop("MPLBACKEND", None)
     jb = Path(sys.executable).parent / "jupyter-book"
     if not jb.is_file():
         sys.exit(f"error: {jb} not found: the environment is incomplete; delete .venv and run 'make book'")
-    # --all: re-read every page (cheap); notebooks re-execute only when their code changed (jupyter-cache)
+    # --all: re-read every page, so every generated table is made afresh
     cmd = [str(jb), "build", ".", "--all", "-W", "-n", "--keep-going"]
     print("$ jupyter-book", " ".join(cmd[1:]), flush=True)
     log_path = book / "_build" / "build.log"

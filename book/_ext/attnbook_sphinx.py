@@ -134,7 +134,17 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
         return [_para(f"No results were recorded in {directory}.")]
     cites = _citations(app)
     rows = []
+    for notebook in _toc_notebooks(app):
+        if notebook not in records:
+            logger.warning(f"notebooks/{notebook} recorded no results in {directory}", location=docname)
     for notebook, recs in records.items():
+        if f"notebooks/{notebook}" not in app.env.found_docs:
+            logger.warning(
+                f"{directory / (notebook + '.json')} holds records of {notebook!r}, which is not a "
+                "chapter of the book: not shown (delete it, or add the notebook to _toc.yml)",
+                location=docname,
+            )
+            continue
         by_name = {r.name: r for r in recs}
         for r in recs:
             if r.name.endswith("_std") and r.name[: -len("_std")] in by_name:
@@ -162,6 +172,27 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
                 _link(app, docname, f"notebooks/{notebook}", notebook),
             ])
     return [_table(["figure", "measured", "unit", "paper", "source", "seconds", "notebook"], rows)]
+
+
+def _toc_notebooks(app: Sphinx) -> list[str]:
+    """Stems of the notebooks that are pages of the book."""
+    return sorted(d.split("/", 1)[1] for d in app.env.found_docs
+                  if d.startswith("notebooks/") and Path(app.env.doc2path(d)).suffix == ".ipynb")
+
+
+def on_env_updated(app: Sphinx, env) -> None:
+    """Write ``timings.json`` from myst-nb's measurement of each notebook it executed."""
+    import attnbook.results as results
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    timings = results.load_timings(results_dir(app))
+    for docname, data in NbMetadataCollector.get_doc_data(env).items():
+        exec_data = data.get("exec_data") or {}
+        if exec_data.get("succeeded") and exec_data.get("runtime") is not None:
+            path = Path(env.doc2path(docname)).relative_to(Path(app.srcdir)).as_posix()
+            timings[path] = float(exec_data["runtime"])
+    if timings:
+        results.write_timings(timings, results_dir(app))
 
 
 def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
@@ -252,6 +283,7 @@ def setup(app: Sphinx):
     app.add_node(attnbook_placeholder)
     app.connect("doctree-resolved", on_doctree_resolved)
     app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-updated", on_env_updated)
     app.connect("html-page-context", on_html_page_context)
     app.connect("env-purge-doc", on_env_purge_doc)
     app.connect("env-merge-info", on_env_merge_info)

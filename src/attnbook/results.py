@@ -10,8 +10,13 @@ The record format is a fixed contract that tools outside the book read too:
   ``name`` (slash-separated, e.g. ``attention/pooling/test_mse``), ``value`` (a number), ``unit``
   (a short string), ``paper`` (the paper's value or ``null``), ``source`` (a citation key of
   ``book/references.bib`` or ``null``) and ``seconds`` (the runtime behind the figure);
-- ``_build/results/timings.json``: ``{notebook path: seconds}`` for every executed notebook, the
-  path relative to the repository root (e.g. ``notebooks/20_soft_dictionary.ipynb``).
+- ``_build/results/timings.json``: ``{notebook path: seconds}`` for every notebook the book build
+  executed, the path relative to the repository root (e.g. ``notebooks/20_soft_dictionary.ipynb``).
+  The build writes it (``book/_ext/attnbook_sphinx.py``) from myst-nb's own measurement of each
+  notebook's execution, kernel start to last cell; a notebook does not time itself.
+
+The build empties ``_build/results`` and executes every notebook, so what the site shows is what
+this build computed; records left by an interactive run are replaced.
 
 The folder is ``$ATTNBOOK_RESULTS_DIR`` if set, else ``_build/results`` under the repository root
 (found by walking up from the working directory), else ``_build/results`` in the working directory
@@ -24,7 +29,7 @@ Usage in a notebook::
         mse = ...
     rec.record("attention/pooling/test_mse", mse, unit="MSE", seconds=sw.seconds)
     ...
-    rec.finish()   # last cell: writes the notebook's execution time
+    rec.finish()   # last cell: the seconds since the recorder started (for the notebook's own checks)
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Record", "Recorder", "Stopwatch", "results_dir", "load_all", "load_timings"]
+__all__ = ["Record", "Recorder", "Stopwatch", "results_dir", "load_all", "load_timings", "write_timings", "glue"]
 
 _NAME = re.compile(r"^[a-z0-9_.+-]+(/[a-z0-9_.+-]+)+$")
 _KEYS = ("name", "value", "unit", "paper", "source", "seconds")
@@ -79,6 +84,7 @@ def _atomic_write_json(path: Path, obj) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, indent=2, sort_keys=False)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; records are for everyone to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -188,18 +194,35 @@ class Recorder:
         return rec
 
     def finish(self) -> float:
-        """Write this notebook's execution time into ``timings.json``; returns the seconds."""
-        secs = round(self._clock.seconds, 3)
-        path = self.dir / "timings.json"
-        timings = load_timings(self.dir)
-        timings[self.path] = secs
-        _atomic_write_json(path, dict(sorted(timings.items())))
-        return secs
+        """The seconds since this recorder was created (the notebook's run, after its imports).
+
+        The notebook's execution time for ``timings.json`` is measured by the book build, not
+        here; this is for the notebook's own budget check.
+        """
+        return round(self._clock.seconds, 3)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _check_record(obj, where: str) -> Record:
     if not isinstance(obj, dict) or set(obj) != set(_KEYS):
         raise ValueError(f"{where}: a record must have exactly the keys {_KEYS}, got {obj!r}")
+    problems = []
+    if not isinstance(obj["name"], str) or not _NAME.fullmatch(obj["name"]):
+        problems.append(f"name {obj['name']!r} is not slash-separated lower-case words")
+    if not _is_number(obj["value"]):
+        problems.append(f"value {obj['value']!r} is not a number")
+    if not isinstance(obj["unit"], str):
+        problems.append(f"unit {obj['unit']!r} is not a string")
+    for key in ("paper", "seconds"):
+        if obj[key] is not None and not _is_number(obj[key]):
+            problems.append(f"{key} {obj[key]!r} is neither a number nor null")
+    if obj["source"] is not None and not isinstance(obj["source"], str):
+        problems.append(f"source {obj['source']!r} is neither a string nor null")
+    if problems:
+        raise ValueError(f"{where}: bad record {obj.get('name')!r}: " + "; ".join(problems))
     return Record(**obj)
 
 
@@ -228,4 +251,28 @@ def load_timings(directory: str | os.PathLike | None = None) -> dict[str, float]
     data = json.loads(f.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{f}: expected an object {{notebook path: seconds}}")
+    bad = {k: v for k, v in data.items() if not _is_number(v)}
+    if bad:
+        raise ValueError(f"{f}: seconds must be numbers, got {bad}")
     return {str(k): float(v) for k, v in data.items()}
+
+
+def write_timings(timings: dict[str, float], directory: str | os.PathLike | None = None) -> Path:
+    """Write ``timings.json`` (``{notebook path: seconds}``) atomically; used by the book build."""
+    d = Path(directory) if directory is not None else results_dir()
+    path = d / "timings.json"
+    _atomic_write_json(path, {k: round(float(v), 3) for k, v in sorted(timings.items())})
+    return path
+
+
+def glue(name: str, value, display: bool = False):
+    """``myst_nb.glue`` when myst-nb is installed (the book build), else a no-op returning ``value``.
+
+    Notebooks glue the numbers their prose quotes; in Colab, where myst-nb is usually absent, the
+    prose is just markdown and there is nothing to glue into.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return value
+    return _glue(name, value, display=display)
