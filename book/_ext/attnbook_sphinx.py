@@ -182,8 +182,9 @@ def _toc_notebooks(app: Sphinx) -> list[str]:
 
 def on_env_updated(app: Sphinx, env) -> None:
     """Write ``timings.json`` from myst-nb's measurement of each notebook it executed."""
-    import attnbook.results as results
     from myst_nb.sphinx_ import NbMetadataCollector
+
+    import attnbook.results as results
 
     timings = results.load_timings(results_dir(app))
     for docname, data in NbMetadataCollector.get_doc_data(env).items():
