@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
 import re
 import shutil
@@ -96,12 +97,15 @@ def _unavailable(reason: str):
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    exe = os.environ.get("ATTNBOOK_CHROMIUM") or "/usr/bin/chromium"
-    found = exe if os.path.isfile(exe) and os.access(exe, os.X_OK) else shutil.which(exe)
+    # the same lookup as tools/ensure_chromium.py, which `make test` runs first
+    spec = importlib.util.spec_from_file_location("ensure_chromium", ROOT / "tools" / "ensure_chromium.py")
+    ensure = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ensure)
+    found = ensure.find()
     if not found:
-        _unavailable(f"Chromium not found at {exe!r}: install Debian's chromium "
-                     "(python tools/ensure_chromium.py) or set ATTNBOOK_CHROMIUM")
-    return found
+        _unavailable("Chromium not found (ATTNBOOK_CHROMIUM, chromium or chromium-browser on the PATH): "
+                     "install Debian's chromium (python tools/ensure_chromium.py) or set ATTNBOOK_CHROMIUM")
+    return shutil.which(found) or found
 
 
 @pytest.fixture(scope="session")

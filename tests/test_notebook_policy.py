@@ -38,7 +38,7 @@ def test_policy_catches_violations():
     good = {
         "cells": [
             {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
-             "outputs": [], "source": "import sys\nif 'google.colab' in sys.modules: pass"},
+             "outputs": [], "source": 'import sys\nif "google.colab" in sys.modules: pass'},
             {"cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "execution_count": None,
              "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": "print(1)"},
         ],

@@ -91,12 +91,15 @@ def check(nb: dict, name: str) -> list[str]:
         return [f"{name}: no code cells"]
     first = code[0]
     src = "".join(first.get("source", ""))
-    if "google.colab" not in src or "remove-cell" not in first.get("metadata", {}).get("tags", []):
+    if ('"google.colab" in sys.modules' not in src
+            or "remove-cell" not in first.get("metadata", {}).get("tags", [])):
         problems.append(f"{name}: the first code cell must be the Colab install cell, tagged remove-cell")
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
         problems.append(f"{name}: the kernel must be python3")
     for i, cell in enumerate(nb.get("cells", [])):
         where = f"{name}: cell {i}"
+        if cell.get("attachments"):
+            problems.append(f"{where}: stores attachments (images belong in code output or files)")
         if "execution" in cell.get("metadata", {}):
             problems.append(f"{where}: stores execution metadata")
         if cell.get("cell_type") != "code":
