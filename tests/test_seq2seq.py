@@ -142,3 +142,13 @@ def test_make_batch_shifts_the_target():
     assert b.tgt_in.tolist() == [[tv.bos_id, tv["a"], tv["b"]], [tv.bos_id, tv["b"], 0]]
     assert b.tgt_out.tolist() == [[tv["a"], tv["b"], tv.eos_id], [tv["b"], tv.eos_id, 0]]
     assert b.src_mask.tolist() == [[True, True], [True, False]]
+
+
+def test_precomputed_additive_keys_give_the_same_numbers():
+    m = _model("additive")
+    src, mask = _batch()
+    tgt = torch.tensor([[2, 4, 5], [2, 6, 6]])
+    fast = m(src, mask, tgt)
+    m.decoder.precompute_keys = False
+    slow = m(src, mask, tgt)
+    torch.testing.assert_close(fast, slow)

@@ -150,6 +150,8 @@ class AttentionDecoder(nn.Module):
         key_dim: width of the encoder states (``2H`` of :class:`Encoder`).
         score: ``"additive"``, ``"dot"`` or ``"general"``.
         attn_dim: the hidden width of the additive score.
+        precompute_keys: for the additive score, compute :math:`W_k h_s` once per source instead of
+            at every step (the fast path; the same numbers, tested).
 
     Attributes:
         weights: after a forward pass of :class:`Seq2Seq`, the stacked weights ``(B, T, S)``.
@@ -165,9 +167,11 @@ class AttentionDecoder(nn.Module):
         key_dim: int,
         score: str = "additive",
         attn_dim: int | None = None,
+        precompute_keys: bool = True,
     ) -> None:
         super().__init__()
         self.vocab_size, self.hidden_size, self.key_dim = vocab_size, hidden_size, key_dim
+        self.precompute_keys = precompute_keys
         if score == "additive":
             self.score = AdditiveScore(hidden_size, key_dim, attn_dim or hidden_size)
         elif score == "general":
@@ -188,18 +192,30 @@ class AttentionDecoder(nn.Module):
         self.out = nn.Linear(hidden_size + key_dim + embed_dim, vocab_size)
 
     def init(self, states: Tensor, final: Tensor, mask: Tensor) -> dict:
-        return {"s": torch.tanh(self.bridge(final))}  # s_0 (B, Hd)
+        memory = {"s": torch.tanh(self.bridge(final))}  # s_0 (B, Hd)
+        if self.precompute_keys and isinstance(self.score, AdditiveScore):
+            # Fast path: W_k h_s does not change from step to step, so project the keys once.
+            memory["keys"] = self.score.w_k(states)  # (B, S, attn_dim)
+        return memory
+
+    def _projected_additive(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """:class:`AdditiveScore` with the keys already multiplied by ``W_k``: the same numbers."""
+        hidden = torch.tanh(self.score.w_q(query).unsqueeze(2) + projected_keys.unsqueeze(1))  # (B, T, S, A)
+        return self.score.w_v(hidden).squeeze(-1)  # (B, T, S)
 
     def step(self, y_prev: Tensor, memory: dict, states: Tensor, mask: Tensor):
         """One step: ``y_prev (B,)`` -> ``(logits (B, V), memory, weights (B, S))``."""
         e = self.embed(y_prev)  # (B, E)
         # 1) query = s_{t-1}; keys = values = encoder states; padded positions masked out
-        c, weights = attend(memory["s"], states, states, mask=mask, score=self.score)  # (B, 2H), (B, S)
+        if "keys" in memory:
+            c, weights = attend(memory["s"], memory["keys"], states, mask=mask, score=self._projected_additive)
+        else:
+            c, weights = attend(memory["s"], states, states, mask=mask, score=self.score)  # (B, 2H), (B, S)
         # 2) update the state with the previous output and the fresh context
         s = self.cell(torch.cat([e, c], dim=-1), memory["s"])  # (B, Hd)
         # 3) predict from the state, the context and the previous output
         logits = self.out(torch.cat([s, c, e], dim=-1))  # (B, V)
-        return logits, {"s": s}, weights
+        return logits, {**memory, "s": s}, weights
 
 
 @dataclass
