@@ -2,7 +2,7 @@ r"""Recurrent networks written from their equations: the Elman RNN, the GRU and 
 
 Taught in the chapter *Recurrent networks* (``notebooks/10_rnn``); the seq2seq chapters build on it.
 
-An Elman RNN {cite}`elman1990finding` reads a sequence :math:`x_1, \dots, x_L` one step at a time and
+An Elman RNN (Elman 1990) reads a sequence :math:`x_1, \dots, x_L` one step at a time and
 keeps a hidden state
 
 .. math::
@@ -212,7 +212,7 @@ class RNN(nn.Module):
 
     The readable counterpart of ``torch.nn.RNN``/``GRU``/``LSTM(batch_first=True)`` with one layer:
     a loop over time (:func:`unroll`). The backward direction of a bidirectional RNN
-    {cite}`schuster1997bidirectional` reads the sequence reversed; its outputs are flipped back so
+    (Schuster & Paliwal 1997) reads the sequence reversed; its outputs are flipped back so
     that position t holds :math:`[\\overrightarrow{h}_t ; \\overleftarrow{h}_t]`.
 
     Args:
