@@ -94,6 +94,8 @@ def _link(app: Sphinx, fromdoc: str, todoc: str, text: str, anchor: str = "") ->
 
 
 def _fmt(value: float, unit: str) -> str:
+    if value != 0 and abs(value) < 0.01:
+        return f"{value:.2g}"  # e.g. a gradient ratio of 1e-15 is not "0.00"
     if unit in ("%", "points"):
         return f"{value:.1f}"
     if unit == "ratio":
@@ -101,6 +103,19 @@ def _fmt(value: float, unit: str) -> str:
     if abs(value) >= 1000 or value == int(value):
         return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
     return f"{value:.4g}"
+
+
+def _latex_to_text(s: str) -> str:
+    """``Veli{\\v{c}}kovi{\\'c}`` -> ``Veličković`` (latexcodec comes with pybtex)."""
+    try:
+        import codecs
+
+        import latexcodec  # noqa: F401  (registers the "ulatex" codec)
+
+        s = codecs.decode(s, "ulatex")
+    except (ImportError, TypeError, ValueError, LookupError):
+        pass
+    return re.sub(r"[{}\\]", "", s)
 
 
 def _citations(app: Sphinx) -> dict[str, str]:
@@ -114,9 +129,9 @@ def _citations(app: Sphinx) -> dict[str, str]:
         data = parse_file(str(Path(app.confdir) / bib))
         for key, entry in data.entries.items():
             people = entry.persons.get("author", [])
-            last = " ".join(people[0].last_names) if people else key
-            last = re.sub(r"[{}\\]", "", last)
-            who = last if len(people) == 1 else (f"{last} and " + re.sub(r"[{}\\]", "", " ".join(people[1].last_names)) if len(people) == 2 else f"{last} et al.")
+            names = [_latex_to_text(" ".join(p.last_names)) for p in people[:2]] or [key]
+            who = names[0] if len(people) <= 1 else (
+                f"{names[0]} and {names[1]}" if len(people) == 2 else f"{names[0]} et al.")
             out[key] = f"{who} ({entry.fields.get('year', 'n.d.')})"
     return out
 
@@ -133,12 +148,13 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
         )
         return [_para(f"No results were recorded in {directory}.")]
     cites = _citations(app)
-    rows = []
+    out: list[nodes.Node] = []
     for notebook in _toc_notebooks(app):
         if notebook not in records:
             logger.warning(f"notebooks/{notebook} recorded no results in {directory}", location=docname)
     for notebook, recs in records.items():
-        if f"notebooks/{notebook}" not in app.env.found_docs:
+        doc = f"notebooks/{notebook}"
+        if doc not in app.env.found_docs:
             logger.warning(
                 f"{directory / (notebook + '.json')} holds records of {notebook!r}, which is not a "
                 "chapter of the book: not shown (delete it, or add the notebook to _toc.yml)",
@@ -146,14 +162,19 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
             )
             continue
         by_name = {r.name: r for r in recs}
+        rows = []
         for r in recs:
             if r.name.endswith("_std") and r.name[: -len("_std")] in by_name:
                 continue  # shown as the ± of its twin
             std = by_name.get(r.name + "_std")
-            value = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "")
-            paper = "" if r.paper is None else _fmt(r.paper, r.unit)
-            if paper and std is not None and std.paper is not None:
-                paper += f" ± {_fmt(std.paper, std.unit)}"
+            unit = "" if r.unit in ("", "ratio") else (r.unit if r.unit == "%" else f" {r.unit}")
+            value = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "") + unit
+            paper = ""
+            if r.paper is not None:
+                paper = _fmt(r.paper, r.unit)
+                if std is not None and std.paper is not None:
+                    paper += f" ± {_fmt(std.paper, std.unit)}"
+                paper += unit
             source = ""
             if r.source:
                 if r.source not in cites:
@@ -162,16 +183,13 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
                         location=docname,
                     )
                 source = _link(app, docname, "book/references", cites.get(r.source, r.source))
-            rows.append([
-                nodes.literal(text=r.name),
-                value,
-                r.unit,
-                paper,
-                source,
-                "" if r.seconds is None else f"{r.seconds:.1f}",
-                _link(app, docname, f"notebooks/{notebook}", notebook),
-            ])
-    return [_table(["figure", "measured", "unit", "paper", "source", "seconds", "notebook"], rows)]
+            seconds = "" if r.seconds is None else f"{r.seconds:.1f}"
+            rows.append([nodes.literal(text=r.name), value, paper, source, seconds])
+        title = app.env.titles[doc].astext() if doc in app.env.titles else notebook
+        heading = nodes.rubric("", "")
+        heading += _link(app, docname, doc, title)
+        out += [heading, _table(["figure", "measured", "paper", "source", "seconds"], rows)]
+    return out
 
 
 def _toc_notebooks(app: Sphinx) -> list[str]:
