@@ -54,7 +54,7 @@ class DatasetInfo:
     citation: str  # the paper that introduced the dataset (plain text)
     bibkeys: tuple[str, ...]  # keys in book/references.bib ("" tuple when there is no paper)
     licence: str  # the licence as its source states it
-    chapters: tuple[str, ...]  # the chapters that train on it
+    chapters: tuple[str, ...]  # the chapters that train on it ("(planned)" where not yet written)
     loader: str  # the attnbook.data function that loads it
     description: str = ""
 
@@ -614,7 +614,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 "Kim, EMNLP 2014",
                 ("pang2005seeing", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
-                ("CNNs for text",),
+                ("CNNs for text (planned)",),
                 "load_mr()",
                 "10,662 movie-review sentences, 2 classes, no fixed split (10-fold CV)",
             ),
@@ -625,7 +625,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 "Kim, EMNLP 2014",
                 ("li2002learning", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
-                ("CNNs for text",),
+                ("CNNs for text (planned)",),
                 "load_trec()",
                 "5,452 train and 500 test questions, 6 coarse classes",
             ),
@@ -637,7 +637,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 "preprocessed by Kim, EMNLP 2014",
                 ("socher2013recursive", "kim2014convolutional"),
                 _SOURCES["sentences"][2],
-                ("CNNs for text",),
+                ("CNNs for text (planned)",),
                 "load_sst2()",
                 "6,920/872/1,821 train/dev/test sentences, 2 classes",
             ),
@@ -648,7 +648,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 'Character-Level RNN" (Sean Robertson)',
                 (),
                 _SOURCES["names"][2],
-                ("Recurrent networks",),
+                ("none yet (planned for a character-level RNN exercise)",),
                 "load_names()",
                 "20,050 surnames in 18 languages",
             ),
@@ -670,7 +670,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 'Analysis", ACL 2011',
                 ("maas2011learning",),
                 _SOURCES["imdb"][2],
-                ("Attention for classification (hierarchical attention network)",),
+                ("Attention for classification, HAN (planned)",),
                 'load_imdb("train")',
                 "50,000 labelled reviews, 25,000 train and 25,000 test, balanced",
             ),
@@ -681,7 +681,7 @@ DATASETS: Mapping[str, DatasetInfo] = MappingProxyType(
                 'Detection", SocialNLP@ACL 2020',
                 ("moon2020beep",),
                 _SOURCES["korean_hate_speech"][2],
-                ("Attention for classification (Korean example)",),
+                ("Attention for classification, a Korean example (planned)",),
                 'load_korean_hate_speech("train")',
                 "7,896 train and 471 dev comments labelled hate/offensive/none and for bias; "
                 "974 unlabelled test comments",
