@@ -80,3 +80,20 @@ def test_errors():
 def test_minibatches_cover_everything_once():
     idx = torch.cat(minibatches(10, 3, generator=torch.Generator().manual_seed(0)))
     assert sorted(idx.tolist()) == list(range(10))
+
+
+def test_seed_none_leaves_the_random_state_alone():
+    """seed=None shuffles with torch's global generator: the global seed decides the order."""
+    data = _data()
+
+    def run(global_seed):
+        torch.manual_seed(global_seed)
+        m = nn.Linear(2, 2)
+        torch.nn.init.zeros_(m.weight)
+        torch.nn.init.zeros_(m.bias)
+        torch.manual_seed(global_seed)
+        return fit(m, data, _collate, _loss, epochs=1, batch_size=5, lr=0.5, seed=None,
+                   show_progress=False).train_loss
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)

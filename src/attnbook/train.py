@@ -4,7 +4,7 @@ Introduced in *Recurrent networks* (``notebooks/10_rnn``) and used by every late
 deliberately small -- no callbacks, no logger -- so that a reader can see the whole training loop:
 
 1. shuffle the training examples with a seeded generator and cut them into mini-batches;
-2. for each batch: ``loss = loss_fn(model, batch)``, backward, optional gradient clipping, step;
+2. for each batch, moved to the device of the model: ``loss = loss_fn(model, batch)``, backward, optional gradient clipping, step;
 3. after each epoch, ``evaluate(model)`` (higher is better); keep the best weights and stop after
    ``patience`` epochs without improvement;
 4. restore the best weights.
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from attnbook.utils import progress, seed_everything
+from attnbook.utils import model_device, progress, seed_everything, to_device
 
 __all__ = ["History", "minibatches", "fit"]
 
@@ -89,7 +89,8 @@ def fit(
         target: stop as soon as the score reaches this value (needs ``evaluate``).
         max_grad_norm: clip the gradient norm to this value (None: no clipping); recurrent networks
             need it against exploding gradients.
-        seed: seed everything before training (None: leave the random state alone).
+        seed: seed everything before training (None: leave the random state alone; the batches
+            are then shuffled by torch's global generator).
         show_progress: show a progress bar over the epochs.
         desc: the progress bar's label.
 
@@ -100,7 +101,9 @@ def fit(
         raise ValueError("patience and target need an evaluate function")
     if len(examples) == 0:
         raise ValueError("fit needs at least one training example")
-    gen = seed_everything(seed) if seed is not None else torch.Generator().manual_seed(0)
+    # seed=None leaves the random state alone: shuffling then draws from torch's global generator
+    gen = seed_everything(seed) if seed is not None else None
+    device = model_device(model)
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     hist = History()
     best_state, best, since_best = None, -float("inf"), 0
@@ -109,7 +112,8 @@ def fit(
         model.train()
         total, count = 0.0, 0
         for idx in minibatches(len(examples), batch_size, generator=gen):
-            batch = collate([examples[i] for i in idx.tolist()])
+            # the collate function may build tensors on the CPU: train on the model's device
+            batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
             loss = loss_fn(model, batch)
             opt.zero_grad()
             loss.backward()

@@ -1,37 +1,52 @@
-"""Small helpers every chapter uses: seeding, device selection and progress bars.
+"""Small helpers every chapter uses: seeding, device selection, moving batches, progress bars.
 
-Code in the book is device-agnostic: :func:`get_device` returns CUDA when it is present (Colab) and
-the CPU otherwise.
+Code in the book is device-agnostic: every notebook picks its device with :func:`get_device` (CUDA
+when it is present, as in Colab's GPU runtime; the CPU otherwise), builds its models there, and the
+training loops move each batch to the device of the model (:func:`to_device`).
+
+What a seed fixes (:func:`seed_everything`): Python's ``random``, NumPy's global generator and
+PyTorch's CPU and CUDA generators, so weight initialisation, dropout masks and shuffling repeat
+exactly on the same machine and software. It does not fix the order of floating-point reductions
+on a GPU (``index_add_``/scatter-add, cuDNN's algorithm choice): pass ``deterministic=True`` for
+that, at some cost in speed. It cannot fix Python's string hashing (``PYTHONHASHSEED`` is read when
+the interpreter starts); no code in the book depends on set or dict order of strings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "progress"]
+__all__ = ["seed_everything", "get_device", "to_device", "model_device", "progress"]
 
 
-def seed_everything(seed: int) -> torch.Generator:
+def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) and return a seeded ``torch.Generator``.
 
     Args:
         seed: a non-negative integer.
+        deterministic: also make GPU reductions repeatable (``torch.use_deterministic_algorithms``,
+            cuDNN's deterministic mode, and the cuBLAS workspace setting it needs). Off by default:
+            it is slower, and on the CPU every operation the book uses is repeatable already.
 
     Returns:
         a CPU ``torch.Generator`` seeded with ``seed``, for code that wants its own stream.
     """
-    if not isinstance(seed, int) or seed < 0:
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():  # pragma: no cover - no GPU in CI
-        torch.cuda.manual_seed_all(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    torch.manual_seed(seed)  # seeds the CUDA generators too
+    if deterministic:
+        # cuBLAS reads this when its first handle is created; harmless on the CPU
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=False)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
     g = torch.Generator()
     g.manual_seed(seed)
     return g
@@ -42,6 +57,39 @@ def get_device(prefer: str | None = None) -> torch.device:
     if prefer is not None:
         return torch.device(prefer)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of a model's first parameter (or buffer); the CPU for a model with neither."""
+    for t in model.parameters():
+        return t.device
+    for t in model.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def to_device(batch, device: torch.device | str):
+    """``batch`` with every tensor in it moved to ``device``.
+
+    Understands tensors, objects with a ``.to(device)`` method (e.g. ``graph.SparseRows``),
+    dataclasses (a new instance is returned), named tuples, tuples, lists and dicts, nested;
+    anything else is returned as it is. The caller's objects are not modified.
+    """
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        changes = {f.name: to_device(getattr(batch, f.name), device)
+                   for f in dataclasses.fields(batch) if f.init}
+        return dataclasses.replace(batch, **changes)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a named tuple
+        return type(batch)(*(to_device(x, device) for x in batch))
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(x, device) for x in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    if callable(getattr(batch, "to", None)) and not isinstance(batch, torch.nn.Module):
+        return batch.to(device)
+    return batch
 
 
 def progress(iterable=None, **kwargs):
