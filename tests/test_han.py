@@ -19,6 +19,15 @@ from attnbook.han import (
 )
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models are tiny: one thread is faster than two, above all on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _docs():
     """Three documents of word ids (0 is padding): 2, 3 and 1 sentences of varying lengths."""
     return [
