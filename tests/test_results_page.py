@@ -1,11 +1,11 @@
 """The results page of the built site shows exactly what the notebooks recorded."""
 
-import html
 import re
 import sys
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from attnbook import results
 
@@ -19,22 +19,42 @@ from attnbook_sphinx import _fmt  # noqa: E402
 pytestmark = pytest.mark.site
 
 
-def page_text(name: str) -> str:
+def table_rows(name: str) -> list[tuple[list[str], list[str]]]:
+    """Each row of the generated tables of a page: (cell texts, link targets of the cells)."""
     path = HTML / name
     if not path.is_file():
         pytest.fail(f"{path} not found: run `make book` first")
-    text = re.sub(r"<[^>]+>", " ", path.read_text(encoding="utf-8"))
-    return re.sub(r"\s+", " ", html.unescape(text))
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    rows = []
+    for table in soup.select("table.attnbook-table"):
+        for tr in table.select("tbody tr"):
+            cells = tr.find_all("td")
+            rows.append(([re.sub(r"\s+", " ", c.get_text(" ", strip=True)) for c in cells],
+                         [a.get("href", "") for a in tr.find_all("a")]))
+    return rows
 
 
-def test_every_record_is_on_the_results_page():
+def test_every_record_is_in_its_own_row_of_the_results_page():
     records = results.load_all(RESULTS)
     assert records, f"no records in {RESULTS}: run `make book` first"
-    text = page_text("book/results.html")
+    rows = {cells[0]: cells for cells, _ in table_rows("book/results.html") if cells}
     for notebook, recs in records.items():
+        by_name = {r.name: r for r in recs}
         for r in recs:
-            assert r.name in text or r.name.endswith("_std"), f"{r.name} of {notebook} missing"
-            assert _fmt(r.value, r.unit) in text, f"{r.name} = {_fmt(r.value, r.unit)} missing"
+            if r.name.endswith("_std") and r.name[: -len("_std")] in by_name:
+                assert r.name not in rows  # shown as the ± of its twin
+                continue
+            assert r.name in rows, f"{r.name} of {notebook} has no row on the results page"
+            _, measured, paper, _, seconds = rows[r.name]
+            assert measured.startswith(_fmt(r.value, r.unit)), (r.name, measured)
+            std = by_name.get(r.name + "_std")
+            if std is not None:
+                assert f"± {_fmt(std.value, std.unit)}" in measured, (r.name, measured)
+            if r.paper is None:
+                assert paper == "", (r.name, paper)
+            else:
+                assert paper.startswith(_fmt(r.paper, r.unit)), (r.name, paper)
+            assert seconds == ("" if r.seconds is None else f"{r.seconds:.1f}"), (r.name, seconds)
 
 
 def toc_notebooks() -> list[str]:
@@ -50,8 +70,11 @@ def test_every_chapter_has_records_and_only_chapters_do():
 def test_every_notebook_has_a_timing():
     timings = results.load_timings(RESULTS)
     assert sorted(timings) == toc_notebooks()
-    text = page_text("book/teaching.html")
-    for secs in timings.values():
-        assert f"{secs:.0f}" in text
+    rows = table_rows("book/teaching.html")
+    for path, secs in timings.items():
+        stem = Path(path).stem
+        row = [cells for cells, links in rows if any(f"{stem}.html" in h for h in links)]
+        assert len(row) == 1, f"{path}: {len(row)} rows in the teaching guide's timing table"
+        assert row[0][1] == f"{secs:.0f}", (path, row[0])
     # The 3-minute and 15-minute budgets are reported on the page ("within budget"), not asserted
     # here: speed targets belong in results and benchmarks, not in timed tests.

@@ -114,3 +114,29 @@ def test_recurrent_classifier_shapes(per_token, bidirectional):
 def test_lstm_forget_bias():
     m = RecurrentClassifier(5, 2, cell="lstm", hidden_size=4, forget_bias=1.0)
     assert torch.all(m.rnn.bias_hh_l0[4:8] == 1.0)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_recurrent_classifier_sees_the_future_only_when_bidirectional(bidirectional):
+    """Per-token outputs of a unidirectional RNN depend on the past only (the gradient of output t
+    with respect to input t' > t is exactly zero); a bidirectional one depends on both sides."""
+    torch.manual_seed(0)
+    m = RecurrentClassifier(10, 3, cell="gru", hidden_size=6, bidirectional=bidirectional, per_token=True)
+    emb = m.embed(torch.randint(0, 10, (1, 7))).detach().requires_grad_(True)
+    out = m.out(m.rnn(emb)[0])  # (1, L, C), as in forward
+    (grad,) = torch.autograd.grad(out[0, 2].sum(), emb)
+    future = grad[0, 3:].abs().sum().item()
+    past = grad[0, :3].abs().sum().item()
+    assert past > 0
+    assert (future > 0) if bidirectional else (future == 0.0)
+
+
+def test_sequence_classifier_reads_both_directions_final_states():
+    """Per sequence, the read-out sees the forward state after the last token and the backward state
+    after the first token (each direction's final state)."""
+    torch.manual_seed(0)
+    m = RecurrentClassifier(10, 3, cell="gru", hidden_size=6, bidirectional=True)
+    x = torch.randint(0, 10, (4, 7))
+    outputs, _ = m.rnn(m.embed(x))
+    last = torch.cat([outputs[:, -1, :6], outputs[:, 0, 6:]], dim=-1)
+    torch.testing.assert_close(m(x), m.out(last))

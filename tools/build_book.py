@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -43,6 +42,24 @@ def check_dependencies(book: Path) -> None:
         sys.exit(f"error: {mathjax} is missing: run 'make book' (it fetches MathJax with npm)")
 
 
+def clear_records(results: Path) -> list[Path]:
+    """Delete the record files (``*.json``) directly in ``results``, and nothing else.
+
+    The folder may be one a user named with ``$ATTNBOOK_RESULTS_DIR``: other files and folders in
+    it are left alone, and so is a folder that is not there.
+    """
+    removed = []
+    if results.is_dir():
+        for f in sorted(results.glob("*.json")):
+            if f.is_file() and not f.is_symlink():
+                f.unlink()
+                removed.append(f)
+    return removed
+
+
+TIMEOUT = re.compile(r"CellTimeoutError|A cell timed out while it was being executed, after (\d+) seconds")
+
+
 def summarise(log: str, book: Path) -> list[str]:
     """The lines of a Sphinx log that name a problem, and the notebook error logs they point to."""
     problems = []
@@ -55,6 +72,14 @@ def summarise(log: str, book: Path) -> list[str]:
         text = ANSI.sub("", report.read_text(encoding="utf-8", errors="replace")).strip().splitlines()
         # the failing cell's source and the exception are at the end of the log
         tail = [ln for ln in text if ln.strip()][-25:]
+        timed_out = TIMEOUT.search("\n".join(text))
+        if timed_out:
+            seconds = [m.group(1) for m in TIMEOUT.finditer("\n".join(text)) if m.group(1)]
+            problems.append(
+                f"--- {report}: a cell ran longer than the cell timeout"
+                f"{' of ' + seconds[0] + ' s' if seconds else ''} (execute.timeout in _config.yml). "
+                "The timeout only guards against a hang; the preview below shows which cell. "
+                "If the machine is just slow, raise execute.timeout.")
         problems.append(f"--- {report} (notebook execution log), last lines:")
         problems.extend("    " + ln for ln in tail)
     return problems
@@ -78,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("ATTNBOOK_RESULTS_DIR", str(book / "_build" / "results"))
     # Every notebook is executed by this build (execute_notebooks: force) and re-records its
     # figures: start from an empty folder, so the site can only show what this build computed.
-    results = Path(env["ATTNBOOK_RESULTS_DIR"])
-    if results.is_dir():
-        shutil.rmtree(results)
+    clear_records(Path(env["ATTNBOOK_RESULTS_DIR"]))
     # The notebook kernels must draw inline figures: a headless backend such as Agg (which a shell
     # or the Makefile may export) would make plt.show() draw nothing on the pages.
     env.pop("MPLBACKEND", None)

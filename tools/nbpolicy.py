@@ -3,12 +3,13 @@
 
 The policy, enforced by ``tests/test_notebook_policy.py``:
 
-1. No outputs are stored, except in cells tagged ``nbval-check-output``: nbval (run with
-   ``--nbval-lax``) compares those cells' fresh output with the stored one. Their stored output is
+1. No outputs are stored, except in cells tagged ``nbval-check-output``:
+   ``tests/test_executed_notebooks.py`` compares those cells' output in the book build's executed
+   copy with the stored one (the tag keeps nbval's name, whose ``--nbval-lax`` did this before). Their stored output is
    text only (``stream`` stdout, or ``text/plain`` results) and at most 2,000 characters.
 2. No stored images, errors, tracebacks, stderr or per-cell execution metadata; no execution counts
-   except on checked cells, which nbval requires to look "run" (their count is their position among
-   the code cells, so it is stable from run to run).
+   except on checked cells, which keep a count so that Jupyter shows them as run (their count is
+   their position among the code cells, so it is stable from run to run).
 3. The first code cell is the Colab install cell, tagged ``remove-cell`` (the site hides it).
 4. The kernel is ``python3``.
 

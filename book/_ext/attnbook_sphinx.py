@@ -27,7 +27,7 @@ from sphinx.util.docutils import SphinxDirective
 logger = logging.getLogger(__name__)
 
 BUDGET_SECONDS = 180.0
-BOOK_BUDGET_SECONDS = 15 * 60.0
+BOOK_BUDGET_SECONDS = 20 * 60.0
 
 
 class attnbook_placeholder(nodes.General, nodes.Element):

@@ -1,18 +1,67 @@
-"""Figures shared by the chapters: attention heatmaps with token labels.
+"""Figures shared by the chapters: attention heatmaps with token labels, and Hangul in figures.
 
 First used in *Attention as a soft dictionary lookup* (``notebooks/20_soft_dictionary``); the
 seq2seq alignment plots and the Transformer's attention maps use the same :func:`heatmap`.
+
+Importing this module calls :func:`use_korean_font`: matplotlib's default font (DejaVu Sans) has no
+Hangul, so Korean tokens would be drawn as boxes. It adds a CJK font (Noto Sans CJK, from Debian's
+``fonts-noto-cjk``, or Nanum in Colab: ``apt-get install fonts-nanum``) as a fallback family for
+every figure, and warns once if the machine has none.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import warnings
 from collections.abc import Sequence
 
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
 
-__all__ = ["heatmap", "heatmaps"]
+__all__ = ["heatmap", "heatmaps", "use_korean_font"]
+
+_HANGUL_FAMILIES = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans KR", "NanumGothic",
+                    "Noto Sans CJK SC", "UnDotum")
+
+
+def _installed_hangul_family() -> str | None:
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in _HANGUL_FAMILIES if n in names), None)
+
+
+def use_korean_font(warn: bool = True) -> str | None:
+    """Make every figure able to draw Hangul; returns the CJK family used (None if there is none).
+
+    The family is appended to ``font.sans-serif`` after the default, so Latin text keeps its look
+    and matplotlib falls back to the CJK font glyph by glyph. Fonts installed after matplotlib built
+    its font cache (e.g. by ``apt-get`` in the same session) are found through fontconfig.
+    """
+    family = _installed_hangul_family()
+    if family is None and shutil.which("fc-list"):
+        files = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True,
+                               check=False).stdout.split()
+        for path in (f.rstrip(":") for f in files):
+            try:
+                font_manager.fontManager.addfont(path)
+            except Exception:  # a font file matplotlib cannot read is skipped
+                continue
+        family = _installed_hangul_family()
+    if family is None:
+        if warn:
+            warnings.warn(
+                "no font with Hangul found: Korean text in figures will show as boxes "
+                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; Colab: apt-get install fonts-nanum)",
+                stacklevel=2)
+        return None
+    sans = [f for f in mpl.rcParams["font.sans-serif"] if f != family]
+    mpl.rcParams["font.sans-serif"] = [sans[0], family, *sans[1:]] if sans else [family]
+    mpl.rcParams["font.family"] = "sans-serif"
+    mpl.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212 (minus)
+    return family
 
 
 def _to_numpy(weights) -> np.ndarray:
@@ -97,3 +146,7 @@ def heatmaps(matrices, titles: Sequence[str] | None = None, ncols: int = 3, **kw
             ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+# at import, quietly: a missing font shows as matplotlib's own glyph warnings where Hangul is drawn
+use_korean_font(warn=False)

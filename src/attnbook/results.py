@@ -29,7 +29,7 @@ Usage in a notebook::
         mse = ...
     rec.record("attention/pooling/test_mse", mse, unit="MSE", seconds=sw.seconds)
     ...
-    rec.finish()   # last cell: the seconds since the recorder started (for the notebook's own checks)
+    rec.finish()   # last cell: checks the records are on disk; shows nothing
 """
 
 from __future__ import annotations
@@ -160,8 +160,11 @@ class Recorder:
         paper=None,
         source: str | None = None,
         seconds=None,
-    ) -> Record:
+    ) -> None:
         """Record one figure and rewrite this notebook's JSON file.
+
+        Returns nothing, so that a cell ending with ``rec.record(...)`` shows nothing on the page
+        (the record is in ``rec.records``).
 
         Args:
             name: slash-separated, lower case, e.g. ``"gat/cora/test_acc"``.
@@ -191,15 +194,22 @@ class Recorder:
         rec = Record(name=name, value=v, unit=unit, paper=p, source=source or None, seconds=round(s, 3))
         self.records.append(rec)
         _atomic_write_json(self.file, [asdict(r) for r in self.records])
-        return rec
 
-    def finish(self) -> float:
-        """The seconds since this recorder was created (the notebook's run, after its imports).
+    @property
+    def seconds(self) -> float:
+        """The seconds since this recorder was created (the notebook's run, after its imports)."""
+        return round(self._clock.seconds, 3)
+
+    def finish(self) -> None:
+        """The notebook's last call: checks that its records are on disk; shows nothing on the page.
 
         The notebook's execution time for ``timings.json`` is measured by the book build, not
-        here; this is for the notebook's own budget check.
+        here, and budgets are reported, never asserted.
         """
-        return round(self._clock.seconds, 3)
+        on_disk = json.loads(self.file.read_text(encoding="utf-8")) if self.records else []
+        if len(on_disk) != len(self.records):
+            raise RuntimeError(f"{self.file} holds {len(on_disk)} records, {self.notebook} made "
+                               f"{len(self.records)}: another process wrote to it")
 
 
 def _is_number(x) -> bool:
