@@ -51,3 +51,15 @@ def test_heatmap_labels_and_errors():
     fig = heatmaps([w, w, w, w], titles=list("abcd"), ncols=3)
     assert len([a for a in fig.axes if a.get_title()]) == 4
     plt.close("all")
+
+
+def test_hangul_is_drawn_without_missing_glyphs():
+    """With a CJK font on the machine (CI installs fonts-noto-cjk), Korean labels draw without
+    matplotlib's "Glyph ... missing from font" warning (warnings are errors in the tests)."""
+    from attnbook.plot import use_korean_font
+
+    if use_korean_font(warn=False) is None:
+        pytest.skip("no font with Hangul on this machine (apt-get install fonts-noto-cjk)")
+    ax = heatmap(torch.eye(2), x_labels=["모양을", "어텐션"], y_labels=["a", "b"], title="셀프 어텐션")
+    ax.figure.canvas.draw()
+    plt.close(ax.figure)

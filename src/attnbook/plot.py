@@ -36,8 +36,8 @@ def _installed_hangul_family() -> str | None:
 def use_korean_font(warn: bool = True) -> str | None:
     """Make every figure able to draw Hangul; returns the CJK family used (None if there is none).
 
-    The family is appended to ``font.sans-serif`` after the default, so Latin text keeps its look
-    and matplotlib falls back to the CJK font glyph by glyph. Fonts installed after matplotlib built
+    ``font.family`` becomes ``["DejaVu Sans", <the CJK family>]``: Latin text keeps matplotlib's
+    default look and Hangul falls back to the CJK font glyph by glyph. Fonts installed after matplotlib built
     its font cache (e.g. by ``apt-get`` in the same session) are found through fontconfig.
     """
     family = _installed_hangul_family()
@@ -57,9 +57,9 @@ def use_korean_font(warn: bool = True) -> str | None:
                 "(Debian/Ubuntu: apt-get install fonts-noto-cjk; Colab: apt-get install fonts-nanum)",
                 stacklevel=2)
         return None
-    sans = [f for f in mpl.rcParams["font.sans-serif"] if f != family]
-    mpl.rcParams["font.sans-serif"] = [sans[0], family, *sans[1:]] if sans else [family]
-    mpl.rcParams["font.family"] = "sans-serif"
+    # a list of families is what matplotlib falls back along, glyph by glyph (the generic
+    # "sans-serif" would resolve to its first installed member only)
+    mpl.rcParams["font.family"] = ["DejaVu Sans", family]
     mpl.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212 (minus)
     return family
 
