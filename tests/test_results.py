@@ -120,3 +120,20 @@ def test_stopwatch():
         sum(range(1000))
     first = sw.seconds
     assert first >= 0 and sw.seconds == first  # frozen after the block
+
+
+def test_optional_description(rdir):
+    rec = results.Recorder("50_gat")
+    rec.record("gat/cora/test_acc", 83.2, unit="%", paper=83.0, source="velickovic2018graph",
+               description="GAT test accuracy on Cora, mean of 10 seeds")
+    rec.record("gat/cora/test_acc_std", 0.5, unit="%")
+    data = json.loads((rdir / "50_gat.json").read_text())
+    assert data[0]["description"] == "GAT test accuracy on Cora, mean of 10 seeds"
+    assert "description" not in data[1]  # files without descriptions keep the six keys
+    loaded = results.load_all(rdir)["50_gat"]
+    assert loaded[0].description.startswith("GAT") and loaded[1].description is None
+    with pytest.raises(TypeError, match="description"):
+        rec.record("gat/x/y", 1.0, unit="", description=3)
+    (rdir / "bad.json").write_text(json.dumps([{**data[1], "description": 5}]))
+    with pytest.raises(ValueError, match="description"):
+        results.load_all(rdir)

@@ -19,14 +19,14 @@ from attnbook_sphinx import _fmt  # noqa: E402
 pytestmark = pytest.mark.site
 
 
-def table_rows(name: str) -> list[tuple[list[str], list[str]]]:
+def table_rows(name: str, selector: str = ":not(.attnbook-scoreboard)") -> list[tuple[list[str], list[str]]]:
     """Each row of the generated tables of a page: (cell texts, link targets of the cells)."""
     path = HTML / name
     if not path.is_file():
         pytest.fail(f"{path} not found: run `make book` first")
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
     rows = []
-    for table in soup.select("table.attnbook-table"):
+    for table in soup.select(f"table.attnbook-table{selector}"):
         for tr in table.select("tbody tr"):
             cells = tr.find_all("td")
             rows.append(([re.sub(r"\s+", " ", c.get_text(" ", strip=True)) for c in cells],
@@ -55,6 +55,22 @@ def test_every_record_is_in_its_own_row_of_the_results_page():
             else:
                 assert paper.startswith(_fmt(r.paper, r.unit)), (r.name, paper)
             assert seconds == ("" if r.seconds is None else f"{r.seconds:.1f}"), (r.name, seconds)
+
+
+def test_scoreboard_shows_every_paper_figure_beside_ours():
+    records = results.load_all(RESULTS)
+    rows = [cells for cells, _ in table_rows("book/results.html", ".attnbook-scoreboard")]
+    expected = [(nb, r) for nb, recs in records.items() for r in recs
+                if r.paper is not None and not (r.name.endswith("_std")
+                                                and any(x.name == r.name[:-4] for x in recs))]
+    assert len(rows) == len(expected)
+    for nb, r in expected:
+        what = r.description or r.name.replace("/", " · ").replace("_", " ")
+        match = [c for c in rows if c[0] == what]
+        assert len(match) == 1, f"{r.name} of {nb}: {len(match)} scoreboard rows"
+        _, ours, paper, diff, _, _ = match[0]
+        assert ours.startswith(_fmt(r.value, r.unit)) and paper.startswith(_fmt(r.paper, r.unit))
+        assert abs(float(diff.replace("−", "-")) - (r.value - r.paper)) < 0.051 * max(1, abs(r.paper))
 
 
 def toc_notebooks() -> list[str]:

@@ -2,12 +2,16 @@
 
 Directives (MyST: ```` ```{attnbook-results} ````):
 
-- ``attnbook-results``: the scoreboard, one row per figure recorded through ``attnbook.results``
+- ``attnbook-scoreboard``: the reproduction scoreboard: every recorded figure that has a paper
+  value, ours (± its ``_std`` twin) beside the paper's, the difference, a plain-language
+  description (the record's ``description``, else its name), the source and the chapter;
+- ``attnbook-results``: every figure recorded through ``attnbook.results``, one table per chapter
   (``_build/results/<notebook>.json``), with the paper's value and source beside it;
 - ``attnbook-timings``: each notebook's execution time (``_build/results/timings.json``) against the
   3-minute budget;
-- ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation, chapters),
-  made when the page is read (it does not depend on the notebooks).
+- ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation), with
+  the chapters whose notebooks' code calls each dataset's loader, made when the page is read (it
+  depends on the notebooks' source, not on their execution).
 
 The notebooks execute while Sphinx *reads* the sources, so the tables are filled in later, when each
 page is *written* (``doctree-resolved``); pages holding these directives are re-read on every build.
@@ -192,6 +196,55 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     return out
 
 
+def _chapter_records(app: Sphinx, docname: str):
+    """``(notebook stem, docname, records)`` for each chapter that recorded, in reading order."""
+    import attnbook.results as results
+
+    records = results.load_all(results_dir(app))
+    order = {d: i for i, d in enumerate(getattr(app.env, "all_docs", {}))}
+    try:  # the table of contents' order, when sphinx-external-toc provides it
+        order = {d: i for i, d in enumerate(app.env.external_site_map.get_docs_in_order())}
+    except Exception:
+        pass
+    chapters = [(nb, f"notebooks/{nb}", recs) for nb, recs in records.items()
+                if f"notebooks/{nb}" in app.env.found_docs]
+    return sorted(chapters, key=lambda c: (order.get(c[1], 10**6), c[0]))
+
+
+def _scoreboard_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    cites = _citations(app)
+    rows = []
+    for _, doc, recs in _chapter_records(app, docname):
+        by_name = {r.name: r for r in recs}
+        title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+        for r in recs:
+            if r.paper is None or (r.name.endswith("_std") and r.name[: -len("_std")] in by_name):
+                continue
+            std = by_name.get(r.name + "_std")
+            unit = "" if r.unit in ("", "ratio") else (r.unit if r.unit == "%" else f" {r.unit}")
+            ours = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "") + unit
+            paper = _fmt(r.paper, r.unit)
+            if std is not None and std.paper is not None:
+                paper += f" ± {_fmt(std.paper, std.unit)}"
+            paper += unit
+            diff = r.value - r.paper
+            what = r.description or r.name.replace("/", " · ").replace("_", " ")
+            source = (_link(app, docname, "book/references", cites.get(r.source, r.source))
+                      if r.source else "")
+            rows.append([what, ours, paper, f"{diff:+.{_decimals(r.paper)}f}", source,
+                         _link(app, docname, doc, title)])
+    if not rows:
+        return [_para("No figure with a paper value was recorded in this build.")]
+    return [_table(["what", "ours", "paper", "ours − paper", "source", "chapter"], rows,
+                   classes=("attnbook-scoreboard",))]
+
+
+def _decimals(x: float) -> int:
+    """The decimals a paper reports (83.0 -> 1, 91.22 -> 2), at least 1 and at most 3."""
+    text = f"{x:.6f}".rstrip("0")
+    return min(3, max(1, len(text.split(".")[1]) if "." in text else 1))
+
+
 def _toc_notebooks(app: Sphinx) -> list[str]:
     """Stems of the notebooks that are pages of the book."""
     return sorted(d.split("/", 1)[1] for d in app.env.found_docs
@@ -236,13 +289,16 @@ def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     return [_table(["notebook", "seconds (2 CPU cores)", "within budget"], rows)]
 
 
-_BUILDERS = {"results": _results_table, "timings": _timings_table}
+_BUILDERS = {"scoreboard": _scoreboard_table, "results": _results_table, "timings": _timings_table}
 
 
 class DatasetsDirective(SphinxDirective):
     """The registry's table (``attnbook.data.registry.datasets_markdown``), parsed as MyST.
 
-    The registry does not depend on the notebooks, so this table is made when the page is read.
+    "Used in" lists (and links) the book's notebooks whose code calls a dataset's loader
+    (``attnbook.data.registry.notebook_usage``), then the planned chapters not yet written. It
+    reads the notebooks' source, not their outputs, so it is made when the page is read; the page
+    is re-read on every build, so a chapter that starts using a dataset shows up at once.
     """
 
     has_content = False
@@ -252,8 +308,14 @@ class DatasetsDirective(SphinxDirective):
 
         from attnbook.data.registry import datasets_markdown
 
+        docs = getattr(self.env, "attnbook_generated", set())
+        docs.add(self.env.docname)
+        self.env.attnbook_generated = docs
+        notebooks = [Path(self.env.doc2path(d)) for d in sorted(self.env.found_docs)
+                     if d.startswith("notebooks/") and Path(self.env.doc2path(d)).suffix == ".ipynb"]
         container = nodes.container(classes=["attnbook-datasets"])
-        md = datasets_markdown(cite=True, files=True)
+        md = datasets_markdown(cite=True, files=True, notebooks=notebooks,
+                               link=lambda stem: f"{{doc}}`/notebooks/{stem}`")
         self.state.nested_parse(StringList(md.splitlines(), source="attnbook.data.registry"),
                                 self.content_offset, container)
         return [container]

@@ -9,7 +9,8 @@ The record format is a fixed contract that tools outside the book read too:
 - one JSON file per notebook, ``_build/results/<notebook stem>.json``: a list of objects with keys
   ``name`` (slash-separated, e.g. ``attention/pooling/test_mse``), ``value`` (a number), ``unit``
   (a short string), ``paper`` (the paper's value or ``null``), ``source`` (a citation key of
-  ``book/references.bib`` or ``null``) and ``seconds`` (the runtime behind the figure);
+  ``book/references.bib`` or ``null``) and ``seconds`` (the runtime behind the figure), and
+  optionally ``description`` (a plain-language sentence for the results page's scoreboard);
 - ``_build/results/timings.json``: ``{notebook path: seconds}`` for every notebook the book build
   executed, the path relative to the repository root (e.g. ``notebooks/20_soft_dictionary.ipynb``).
   The build writes it (``book/_ext/attnbook_sphinx.py``) from myst-nb's own measurement of each
@@ -47,6 +48,7 @@ __all__ = ["Record", "Recorder", "Stopwatch", "results_dir", "load_all", "load_t
 
 _NAME = re.compile(r"^[a-z0-9_.+-]+(/[a-z0-9_.+-]+)+$")
 _KEYS = ("name", "value", "unit", "paper", "source", "seconds")
+_OPTIONAL_KEYS = ("description",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Record:
     paper: float | None = None
     source: str | None = None
     seconds: float | None = None
+    description: str | None = None
 
 
 def _repo_root(start: Path) -> Path | None:
@@ -160,6 +163,7 @@ class Recorder:
         paper=None,
         source: str | None = None,
         seconds=None,
+        description: str | None = None,
     ) -> None:
         """Record one figure and rewrite this notebook's JSON file.
 
@@ -173,6 +177,8 @@ class Recorder:
             paper: the paper's value for the same figure, or None.
             source: the citation key (in ``book/references.bib``) of ``paper``, or None.
             seconds: the runtime behind the figure; default the time since the recorder started.
+            description: what the figure is, in plain words, for the results page's scoreboard
+                (e.g. "GAT test accuracy on Cora, mean of 10 seeds").
 
         Raises:
             ValueError: a malformed or repeated name, a non-finite value, ``paper`` without
@@ -191,9 +197,12 @@ class Recorder:
         if p is not None and not source:
             raise ValueError(f"{name}: a paper value needs its source (a citation key)")
         s = self._clock.seconds if seconds is None else _as_number(seconds, f"seconds of {name}")
-        rec = Record(name=name, value=v, unit=unit, paper=p, source=source or None, seconds=round(s, 3))
+        if description is not None and not isinstance(description, str):
+            raise TypeError(f"description must be a string, got {type(description).__name__}")
+        rec = Record(name=name, value=v, unit=unit, paper=p, source=source or None, seconds=round(s, 3),
+                     description=description or None)
         self.records.append(rec)
-        _atomic_write_json(self.file, [asdict(r) for r in self.records])
+        _atomic_write_json(self.file, [_as_json(r) for r in self.records])
 
     @property
     def seconds(self) -> float:
@@ -212,13 +221,21 @@ class Recorder:
                                f"{len(self.records)}: another process wrote to it")
 
 
+def _as_json(r: Record) -> dict:
+    d = asdict(r)
+    if d["description"] is None:
+        del d["description"]  # optional: files stay as they were without one
+    return d
+
+
 def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _check_record(obj, where: str) -> Record:
-    if not isinstance(obj, dict) or set(obj) != set(_KEYS):
-        raise ValueError(f"{where}: a record must have exactly the keys {_KEYS}, got {obj!r}")
+    if not isinstance(obj, dict) or not set(_KEYS) <= set(obj) <= set(_KEYS + _OPTIONAL_KEYS):
+        raise ValueError(f"{where}: a record must have exactly the keys {_KEYS} "
+                         f"(and optionally {_OPTIONAL_KEYS}), got {obj!r}")
     problems = []
     if not isinstance(obj["name"], str) or not _NAME.fullmatch(obj["name"]):
         problems.append(f"name {obj['name']!r} is not slash-separated lower-case words")
@@ -231,6 +248,8 @@ def _check_record(obj, where: str) -> Record:
             problems.append(f"{key} {obj[key]!r} is neither a number nor null")
     if obj["source"] is not None and not isinstance(obj["source"], str):
         problems.append(f"source {obj['source']!r} is neither a string nor null")
+    if obj.get("description") is not None and not isinstance(obj["description"], str):
+        problems.append(f"description {obj['description']!r} is neither a string nor null")
     if problems:
         raise ValueError(f"{where}: bad record {obj.get('name')!r}: " + "; ".join(problems))
     return Record(**obj)
