@@ -70,7 +70,7 @@ def test_scoreboard_shows_every_paper_figure_beside_ours():
         assert len(match) == 1, f"{r.name} of {nb}: {len(match)} scoreboard rows"
         _, ours, paper, diff, _, _ = match[0]
         assert ours.startswith(_fmt(r.value, r.unit)) and paper.startswith(_fmt(r.paper, r.unit))
-        assert abs(float(diff.replace("−", "-")) - (r.value - r.paper)) < 0.051 * max(1, abs(r.paper))
+        assert abs(float(diff.replace("−", "-")) - (r.value - r.paper)) <= 0.051  # rounded to >= 1 decimal
 
 
 def toc_notebooks() -> list[str]:
