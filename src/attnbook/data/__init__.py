@@ -3,17 +3,20 @@
 Every chapter after the first trains on data from here; chapters never name a URL or parse a file.
 
 - :mod:`attnbook.data.registry` -- one :class:`RegistryEntry` per file (pinned URL, size, sha256,
-  licence) and :class:`DatasetInfo` per dataset (citation, chapters); ``datasets_markdown()`` makes
-  the book's "Datasets" page.
+  licence; read from the package's ``registry.tsv``) and one :class:`DatasetInfo` per dataset
+  (citation, loader, planned chapters; ``datasets.json``); ``datasets_markdown()`` makes the book's
+  "Datasets" page, whose "Used in" column is found by searching the notebooks for the loaders.
 - :mod:`attnbook.data.download` -- :func:`fetch`: mirror (``ATTNBOOK_DATA_MIRROR``), then cache
   (``ATTNBOOK_CACHE``), then the network; digests checked before use; atomic writes.
-- :mod:`attnbook.data.planetoid` -- Cora and Citeseer (chapter "Graph Attention Networks").
+- :mod:`attnbook.data.planetoid` -- Cora and Citeseer (chapters "Graph Attention Networks" and
+  "Inside a Graph Attention Network").
 - :mod:`attnbook.data.text` -- tokenizers, :class:`Vocab`, padding with lengths and masks, document
   batches for the hierarchical attention network.
-- :mod:`attnbook.data.corpora` -- MR, TREC, SST-2 (chapter "CNNs for text"), surnames (chapter
-  "Recurrent networks"), Tatoeba Korean-English (chapters "Sequence to sequence", "Attention in
-  seq2seq"), BEEP! Korean comments.
-- :mod:`attnbook.data.imdb` -- the IMDB reviews (chapter "Attention for classification").
+- :mod:`attnbook.data.corpora` -- Tatoeba Korean-English (chapter "Attention in seq2seq"); MR,
+  TREC, SST-2 and surnames (planned for chapter 30, "CNNs for text"); BEEP! Korean comments
+  (optional, planned for chapter 23, "Attention for classification").
+- :mod:`attnbook.data.imdb` -- the IMDB reviews (planned for chapter 23, "Attention for
+  classification").
 - ``attnbook.data.synthetic`` -- generated tasks; import it as ``from attnbook.data import synthetic``.
 """
 

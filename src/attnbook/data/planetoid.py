@@ -1,4 +1,5 @@
-"""Cora and Citeseer in the Planetoid split (chapter "Graph Attention Networks", part V).
+"""Cora and Citeseer in the Planetoid split (chapters "Graph Attention Networks" and "Inside a Graph
+Attention Network", part V).
 
 The graphs are citation networks (Sen et al., 2008): nodes are papers with binary bag-of-words
 features, edges are citations (treated as undirected), and the label is the paper's topic. The

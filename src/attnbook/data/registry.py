@@ -19,9 +19,10 @@ Which chapters use which dataset is not written down anywhere: :func:`notebook_u
 searching the notebooks' code for the ``used_if_code_has`` words, and the book's "Datasets" page
 (:func:`datasets_markdown`, through ``book/_ext/attnbook_sphinx.py``) is generated from that at
 every build. A planned chapter is listed as planned only while its notebook does not exist.
-Today: Cora and Citeseer are used by "Graph Attention Networks" and "Inside a GAT", the Tatoeba
-pairs by "Attention in seq2seq"; MR, TREC, SST-2 and the surnames are planned for "CNNs for text"
-(30), IMDB and (optionally) BEEP! for "Attention for classification" (23).
+Today: Cora is used by "Graph Attention Networks" and "Inside a Graph Attention Network", Citeseer
+by the first, the Tatoeba pairs by "Attention in seq2seq"; MR, TREC, SST-2 and the surnames are
+planned for "CNNs for text" (30), IMDB and (optionally) BEEP! for "Attention for classification"
+(23).
 
 IMDB is the one dataset with two sources. Readers download the canonical ``aclImdb_v1.tar.gz`` from
 Stanford (MD5 ``7c2ac02c03563afcf9b574c7e56c153a``, the digest every major loader pins, and its

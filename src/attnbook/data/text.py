@@ -1,8 +1,9 @@
 """The text pipeline: tokenizers, a vocabulary, and padded batches with lengths and masks.
 
-Used by every text chapter: "Recurrent networks" (characters of surnames), "Sequence to sequence"
-and "Attention in seq2seq" (English and Korean sentences), "Attention for classification" (documents
-as sentences of words, for the hierarchical attention network), "CNNs for text" (words).
+Used by the text chapters: "Sequence to sequence" (characters of synthetic dates), "Attention in
+seq2seq" (English and Korean sentences of Tatoeba); planned: "Attention for classification"
+(documents as sentences of words, for the hierarchical attention network) and "CNNs for text"
+(words, and characters of surnames).
 
 Tokenizers (all deterministic, no model, no download):
 
