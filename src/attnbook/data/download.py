@@ -18,6 +18,31 @@ where the registry pins one) have been checked. It looks, in order, in
    same file deletes it once it is an hour old.
 
 Nothing downstream parses a file that did not pass through :func:`fetch`.
+
+Why not pooch
+-------------
+`pooch <https://www.fatiando.org/pooch/>`_ does the core of this (cache folder, pinned hash,
+download to a temporary file, hash check, move into place). This module is kept (about 300 lines
+with its docstrings) because the book needs what pooch does not do:
+
+* **a read-only mirror first.** Pooch has one local folder, which it writes to: a local file with
+  the wrong hash is downloaded again over it. Here the mirror is never written; a mirror file that
+  fails the check is an error naming the mirror (a corrupt shared mirror must be fixed, not
+  silently bypassed), and files that exist only in the mirror (``url`` empty) have no download.
+* **errors a reader can act on.** Pooch raises ``ValueError`` on a hash mismatch and ``requests``'
+  exceptions on network failures; here every failure is a
+  :class:`~attnbook.data.errors.DataError` that names the dataset, the URL, both digests, the
+  cache path and the variable to set (``ATTNBOOK_DATA_MIRROR``, ``ATTNBOOK_CACHE``), and chapters
+  catch one class.
+* **size and two digests.** Pooch checks one hash; here the size (announced ``Content-Length``
+  refused before reading, a body longer than the registry's size cut off), the sha256 and, for
+  IMDB's canonical archive, the MD5 every other loader pins.
+* **no partial or stale files.** Pooch deletes its temporary file on an exception; a process killed
+  outright leaves it for good. Here the next download sweeps such ``.part`` files once an hour old.
+* **no new dependencies**: pooch needs ``requests``, ``platformdirs`` and ``packaging``; this uses
+  the standard library.
+
+``tests/test_data_fetch.py`` tests each of these behaviours against a local HTTP server.
 """
 
 from __future__ import annotations
