@@ -23,4 +23,5 @@ class DataUnavailableError(DataError):
 
 
 class UnsafePickleError(DataError):
-    """A pickle asked for a global that the restricted unpickler does not admit."""
+    """A pickle the restricted unpickler refuses: a global it does not admit, ``BUILD`` on an
+    admitted global, a non-numeric or oversized array, an inconsistent sparse matrix, or garbage."""
