@@ -7,7 +7,9 @@ from attnbook.graph import (
     SparseRows,
     add_self_loops,
     check_edge_index,
+    check_features,
     degree,
+    dropout,
     edge_softmax,
     gcn_norm,
     receptive_edges,
@@ -145,3 +147,59 @@ def test_receptive_edges_keep_whole_neighbourhoods():
     assert sorted(map(tuple, last.T.tolist())) == [(1, 2), (2, 2)]  # everything into node 2
     # the first layer must compute nodes 1 and 2: all edges into them
     assert sorted(map(tuple, first.T.tolist())) == [(0, 1), (1, 1), (1, 2), (2, 1), (2, 2)]
+
+
+def test_sparse_rows_sorts_its_entries_by_row():
+    # the entries of [[0, 2], [3, 0]] given column-major (row ids decreasing)
+    xs = SparseRows(torch.tensor([0, 1]), torch.tensor([3.0, 2.0]), torch.tensor([1, 0]), (2, 2))
+    assert xs.rows.tolist() == [0, 1]
+    dense = torch.tensor([[0.0, 2.0], [3.0, 0.0]])
+    torch.testing.assert_close(xs.to_dense(), dense)
+    w = torch.randn(2, 3)
+    torch.testing.assert_close(xs.matmul(w), dense @ w)
+
+
+def test_sparse_rows_sums_duplicate_entries_in_to_dense_as_in_matmul():
+    xs = SparseRows(torch.tensor([1, 1, 0]), torch.tensor([1.0, 2.0, 5.0]), torch.tensor([0, 0, 1]), (2, 2))
+    dense = torch.tensor([[0.0, 3.0], [5.0, 0.0]])
+    torch.testing.assert_close(xs.to_dense(), dense)
+    w = torch.randn(2, 3)
+    torch.testing.assert_close(xs.matmul(w), dense @ w)
+
+
+@pytest.mark.parametrize(
+    "cols, rows, msg",
+    [
+        ([0, 3], [0, 1], r"cols ids in \[0, 3\], expected ids in \[0, 2\] for shape \(2, 3\)"),
+        ([0, 1], [0, 2], r"rows ids in \[0, 2\], expected ids in \[0, 1\]"),
+        ([0, -1], [0, 1], r"cols ids in \[-1, 0\]"),
+    ],
+)
+def test_sparse_rows_rejects_ids_out_of_range(cols, rows, msg):
+    with pytest.raises(ValueError, match=msg):
+        SparseRows(torch.tensor(cols), torch.ones(2), torch.tensor(rows), (2, 3))
+
+
+def test_sparse_rows_rejects_bad_arrays():
+    with pytest.raises(ValueError, match="1-d of one length"):
+        SparseRows(torch.tensor([0]), torch.ones(2), torch.tensor([0, 1]), (2, 3))
+    with pytest.raises(TypeError, match="rows must be int64"):
+        SparseRows(torch.tensor([0]), torch.ones(1), torch.tensor([0], dtype=torch.int32), (2, 3))
+
+
+def test_sparse_rows_to_device_and_dropout_dispatch():
+    xs = SparseRows.from_dense(torch.eye(4))
+    assert xs.to("cpu") is xs and xs.device.type == "cpu"
+    torch.manual_seed(0)
+    d = dropout(xs, 0.5)
+    assert isinstance(d, SparseRows) and d.nnz == xs.nnz
+    assert dropout(xs, 0.5, training=False) is xs
+
+
+def test_check_features_names_the_shapes():
+    check_features(torch.zeros(3, 4), 4, "layer")
+    check_features(SparseRows.from_dense(torch.zeros(3, 4)), 4, "layer")
+    with pytest.raises(ValueError, match=r"layer: expected x of shape \(N, 4\), got \(3, 5\)"):
+        check_features(torch.zeros(3, 5), 4, "layer")
+    with pytest.raises(TypeError, match="got list"):
+        check_features([[0.0]], 1, "layer")

@@ -15,8 +15,10 @@ Everything here costs time proportional to the number of edges E, never N²:
 - :func:`scatter_sum` -- add per-edge messages into their target nodes (message passing);
 - :func:`to_dense_adj` -- the N×N boolean mask of the dense, readable GAT;
 - :func:`gcn_norm` -- the symmetric normalisation :math:`\hat D^{-1/2}(A + I)\hat D^{-1/2}` of GCN;
+- :func:`receptive_edges` -- the edges a multi-layer model needs to compute a few nodes;
 - :class:`SparseRows` -- a feature matrix kept as its non-zero entries, for a fast first layer
-  (Cora's bag-of-words features are 98.7% zeros).
+  (Cora's bag-of-words features are 98.7% zeros); :func:`check_features` and :func:`dropout`
+  accept it beside a dense tensor.
 """
 
 from __future__ import annotations
@@ -36,19 +38,23 @@ __all__ = [
     "gcn_norm",
     "receptive_edges",
     "SparseRows",
+    "check_features",
     "dropout",
 ]
 
 
-def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
+def dropout(x: Tensor | SparseRows, p: float, training: bool = True) -> Tensor | SparseRows:
     """Dropout, as ``torch.nn.functional.dropout``: zero each entry with probability ``p`` and
     scale the rest by ``1/(1-p)``.
 
     The same distribution, drawn from ``torch.rand`` (vectorised) instead of ``bernoulli_``, which
     on the CPU is several times slower -- and dropout runs on every hidden tensor of every epoch.
+    A :class:`SparseRows` x drops only its non-zeros (:meth:`SparseRows.dropout`).
     """
     if not training or p == 0.0:
         return x
+    if isinstance(x, SparseRows):
+        return x.dropout(p, training)
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p}")
     keep = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
@@ -79,6 +85,20 @@ def check_edge_index(edge_index: Tensor, num_nodes: int) -> None:
                 f"edge_index has node ids in [{lo}, {hi}], expected ids in [0, {num_nodes - 1}] "
                 f"for num_nodes={num_nodes}"
             )
+
+
+def check_features(x: Tensor | SparseRows, in_features: int, who: str) -> None:
+    """Raise a clear error unless ``x`` is a node feature matrix ``(N, in_features)``.
+
+    Args:
+        x: a Tensor or a :class:`SparseRows`.
+        in_features: F, the width the layer expects.
+        who: the layer's name, for the message.
+    """
+    if not isinstance(x, (Tensor, SparseRows)):
+        raise TypeError(f"{who}: x must be a Tensor or SparseRows (N, F), got {type(x).__name__}")
+    if len(x.shape) != 2 or x.shape[1] != in_features:
+        raise ValueError(f"{who}: expected x of shape (N, {in_features}), got {tuple(x.shape)}")
 
 
 def remove_self_loops(edge_index: Tensor) -> Tensor:
@@ -252,20 +272,35 @@ class SparseRows:
     :meth:`dropout` gives the same distribution as dropout on the dense matrix.
 
     Args:
-        cols: ``(nnz,)`` int64 column id of each non-zero, row by row.
+        cols: ``(nnz,)`` int64 column id of each non-zero, in ``[0, F)``.
         values: ``(nnz,)`` float values.
-        rows: ``(nnz,)`` int64 row id of each non-zero (non-decreasing).
+        rows: ``(nnz,)`` int64 row id of each non-zero, in ``[0, N)``. Entries are sorted by row
+            here if they are not already (stably: the order within a row is kept); an entry
+            ``(i, j)`` given twice counts as the sum of its values, in :meth:`matmul` and
+            :meth:`to_dense` alike.
         shape: ``(N, F)``.
+
+    Raises:
+        ValueError: arrays of different lengths, or a row or column id out of range.
     """
 
     def __init__(self, cols: Tensor, values: Tensor, rows: Tensor, shape: tuple[int, int]) -> None:
-        n, f = shape
+        n, f = (int(d) for d in shape)
         if not (cols.shape == values.shape == rows.shape) or cols.dim() != 1:
             raise ValueError(
                 f"cols, values, rows must be 1-d of one length, got {tuple(cols.shape)}, "
                 f"{tuple(values.shape)}, {tuple(rows.shape)}"
             )
-        self.cols, self.values, self.rows, self.shape = cols, values, rows, (int(n), int(f))
+        for name, ids, size in (("rows", rows, n), ("cols", cols, f)):
+            if ids.dtype != torch.long:
+                raise TypeError(f"SparseRows: {name} must be int64, got {ids.dtype}")
+            if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= size):
+                raise ValueError(f"SparseRows: {name} ids in [{int(ids.min())}, {int(ids.max())}], "
+                                 f"expected ids in [0, {size - 1}] for shape ({n}, {f})")
+        if rows.numel() > 1 and bool((rows[1:] < rows[:-1]).any()):  # embedding_bag reads rows in order
+            order = torch.argsort(rows, stable=True)
+            cols, values, rows = cols[order], values[order], rows[order]
+        self.cols, self.values, self.rows, self.shape = cols, values, rows, (n, f)
         self.offsets = _starts(torch.bincount(rows, minlength=n))  # (N,) start of each row
         # the same entries by column, for the backward pass
         self.perm = torch.argsort(cols, stable=True)  # (nnz,)
@@ -283,10 +318,23 @@ class SparseRows:
     def nnz(self) -> int:
         return self.cols.numel()
 
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    def to(self, device: torch.device | str) -> SparseRows:
+        """The same matrix on ``device`` (``self`` if it is there already), as ``Tensor.to``."""
+        device = torch.device(device)
+        if self.values.device == device:
+            return self
+        new = object.__new__(SparseRows)
+        new.__dict__.update({k: v.to(device) if isinstance(v, Tensor) else v for k, v in self.__dict__.items()})
+        return new
+
     def to_dense(self) -> Tensor:
+        """The ``(N, F)`` tensor; entries given twice are summed, as :meth:`matmul` sums them."""
         out = self.values.new_zeros(self.shape)
-        out[self.rows, self.cols] = self.values
-        return out
+        return out.index_put_((self.rows, self.cols), self.values, accumulate=True)
 
     def select_rows(self, index: Tensor) -> SparseRows:
         """The rows ``index`` (sorted, unique node ids) as a new ``(len(index), F)`` SparseRows."""
