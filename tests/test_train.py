@@ -97,3 +97,53 @@ def test_seed_none_leaves_the_random_state_alone():
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def test_early_stopping_patience_target_and_best_weights():
+    from attnbook.train import EarlyStopping
+
+    model = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2)
+    decisions = []
+    for epoch, score in enumerate([0.5, 0.7, 0.7, 0.6]):
+        with torch.no_grad():
+            model.weight.fill_(epoch)
+        save, stop = stopper.step(score)
+        stopper.checkpoint(model, save)
+        decisions.append((bool(save), bool(stop)))
+    # a tie is no improvement: two epochs without a better score stop it
+    assert decisions == [(True, False), (True, False), (False, False), (False, True)]
+    assert stopper.best_epoch.tolist() == [1] and stopper.stop_epoch.tolist() == [3]
+    stopper.restore(model)
+    assert model.weight.item() == 1.0  # the best epoch's weights
+    target = EarlyStopping(target=0.9)
+    assert [bool(target.step(s)[1]) for s in (0.5, 0.95)] == [False, True]
+
+
+def test_early_stopping_of_stacked_models_keeps_rows_by_original_number():
+    from attnbook.train import EarlyStopping
+
+    class Stacked(torch.nn.Module):  # three models along the first axis
+        def __init__(self, s):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(s, 2))
+
+    model = Stacked(3)
+    stopper = EarlyStopping(patience=1, stacked=True)
+    save, stop = stopper.step(torch.tensor([1.0, 1.0, 1.0]))
+    stopper.checkpoint(model, save)
+    with torch.no_grad():
+        model.w += 1
+    save, stop = stopper.step(torch.tensor([2.0, 0.5, 2.0]))  # model 1 gets worse and stops
+    stopper.checkpoint(model, save)
+    assert save.tolist() == [True, False, True] and stop.tolist() == [False, True, False]
+    stopper.keep(~stop)
+    small = Stacked(2)
+    with torch.no_grad():
+        small.w.fill_(5.0)
+    save, stop = stopper.step(torch.tensor([1.0, 3.0]))  # models 0 and 2: model 2 improves, 0 stops
+    stopper.checkpoint(small, save)
+    assert stop.tolist() == [True, False]
+    stopper.restore(model)
+    assert model.w[:, 0].tolist() == [1.0, 0.0, 5.0]
+    assert stopper.best_epoch.tolist() == [1, 0, 2] and stopper.stop_epoch.tolist() == [2, 1, -1]
