@@ -9,8 +9,11 @@ import pytest
 import torch
 
 from attnbook.attention import AdditiveScore, attend
-from attnbook.gat import GAT, DenseGATLayer, GATLayer
-from attnbook.graph import to_dense_adj
+from attnbook.ensemble import GATEnsemble, GCNEnsemble
+from attnbook.gat import GAT, DenseGATLayer, GATLayer, GATv2Layer
+from attnbook.gcn import GCN
+from attnbook.graph import SparseRows, to_dense_adj
+from attnbook.graph_train import fit_ensemble
 from attnbook.seq2seq import AttentionDecoder, Encoder, Seq2Seq, greedy_decode
 from attnbook.utils import get_device
 
@@ -59,12 +62,58 @@ def test_gat_on_device(device):
     x, edge_index = torch.randn(7, 5), _ring(7)
     adj = to_dense_adj(edge_index, 7)
     for layer, graph in ((GATLayer(5, 4, heads=2), edge_index), (DenseGATLayer(5, 4, heads=2), adj),
-                         (GAT(5, 3, hidden=4, heads=2), edge_index)):
+                         (GAT(5, 3, hidden=4, heads=2), edge_index), (GATv2Layer(5, 4, heads=2), edge_index),
+                         (GCN(5, 3, hidden=4), edge_index)):
         layer.eval()
         ref = layer(x, graph)
         out = copy.deepcopy(layer).to(device)(x.to(device), graph.to(device))
         assert out.device.type == device
         torch.testing.assert_close(out.cpu(), ref, **TOL)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_sparse_rows_on_device(device):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 9, generator=g) * (torch.rand(6, 9, generator=g) < 0.3)
+    xs = SparseRows.from_dense(x).to(device)
+    assert xs.device.type == device and xs.offsets.device.type == device
+    w = torch.randn(9, 4, generator=g)
+    torch.testing.assert_close(xs.matmul(w.to(device)).cpu(), x @ w, **TOL)
+    torch.testing.assert_close(xs.to_dense().cpu(), x)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("Ensemble", [GATEnsemble, GCNEnsemble])
+def test_ensemble_on_device(device, Ensemble):
+    torch.manual_seed(0)
+    x, edge_index = torch.randn(7, 5), _ring(7)
+    targets = torch.tensor([True, False, True, False, False, True, False])
+    ens = Ensemble(3, 5, 3).eval()
+    ref = ens(SparseRows.from_dense(x), edge_index, targets)
+    dev = copy.deepcopy(ens).to(device)
+    out = dev(SparseRows.from_dense(x).to(device), edge_index.to(device), targets.to(device))
+    assert out.device.type == device
+    torch.testing.assert_close(out.cpu(), ref, **TOL)
+    assert next(dev.export(1).parameters()).device.type == device
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fit_ensemble_on_device(device):
+    """fit_ensemble trains on the device of the model, from a graph given on the CPU."""
+    n = 20
+    y = torch.arange(n) // 10
+    edge_index = torch.tensor([(i, j) for i in range(n) for j in range(n) if i != j and i // 10 == j // 10]).T
+    x = torch.cat([torch.nn.functional.one_hot(y, 2).float(), torch.zeros(n, 3)], 1)
+    train, val = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
+    train[[0, 10]] = True
+    val[[1, 11]] = True
+    test = ~(train | val)
+    torch.manual_seed(0)
+    model = GATEnsemble(2, 5, 2, hidden=4, heads=2).to(device)
+    res = fit_ensemble(model, SparseRows.from_dense(x), edge_index, y, train, val, test, max_epochs=30, patience=10)
+    assert next(model.parameters()).device.type == device  # left holding the checkpoints, on the device
+    assert res.test_acc.device.type == "cpu" and res.best_epoch.device.type == "cpu"
+    assert (res.test_acc == 100).all() and res.epochs <= 30
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -1,41 +1,27 @@
-"""Tests of attnbook.gat: the GAT layer (edge list and dense), GATv2, GCN, the ensembles, PyG agreement."""
+"""Tests of attnbook.gat: the GAT layer (edge list and dense), GATv2, the GAT model, PyG agreement."""
 
 import math
-import warnings
 
 import pytest
 import torch
+from graph_toys import EDGES, FIN, N, features, pyg
 
+from attnbook.data.synthetic import dictionary_lookup
 from attnbook.gat import (
     GAT,
-    GCN,
     DenseGATLayer,
-    GATEnsemble,
     GATLayer,
     GATv2Layer,
-    GCNEnsemble,
-    GCNLayer,
+    LookupNet,
     attention_entropy,
-    fit_ensemble,
 )
+from attnbook.gcn import GCNLayer
 from attnbook.graph import SparseRows, add_self_loops, scatter_sum, to_dense_adj
-
-# toy graph: 0 <-> 1, 1 <-> 2, 2 <-> 3, 3 -> 0; node 4 has no neighbours
-EDGES = torch.tensor([[0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 0]])
-N, FIN = 5, 6
-
-
-def pyg():
-    """Import PyG's layers, silencing the DeprecationWarning its import emits on this torch."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import torch_geometric.nn as pygnn
-    return pygnn
 
 
 @pytest.fixture
 def x():
-    return torch.randn(N, FIN, generator=torch.Generator().manual_seed(0))
+    return features()
 
 
 def dense_twin(layer: GATLayer) -> DenseGATLayer:
@@ -147,17 +133,6 @@ def test_gatv2_equals_pyg_gatv2conv(x):
     assert repr(ours) == "GATv2Layer(6, 4, heads=2)"
 
 
-def test_gcn_equals_pyg_gcnconv(x):
-    pygnn = pyg()
-    ours = GCNLayer(FIN, 3)
-    ref = pygnn.GCNConv(FIN, 3)
-    with torch.no_grad():
-        ref.lin.weight.copy_(ours.weight.T)
-        ours.bias.normal_()
-        ref.bias.copy_(ours.bias)
-    torch.testing.assert_close(ours(x, EDGES), ref(x, EDGES))
-
-
 @pytest.mark.parametrize(
     "edge_index, err, msg",
     [
@@ -190,87 +165,6 @@ def test_attention_dropout_only_in_training(x):
     assert not torch.allclose(layer(x, EDGES), layer.eval()(x, EDGES))
 
 
-def test_gat_ensemble_equals_separate_models(x):
-    torch.manual_seed(0)
-    models = [GAT(FIN, 3, hidden=4, heads=2).eval() for _ in range(3)]
-    ens = GATEnsemble(3, FIN, 3, hidden=4, heads=2).load_models(models).eval()
-    xs = SparseRows.from_dense(x)
-    out = ens(xs, EDGES)  # (N, S, K)
-    assert out.shape == (N, 3, 3)
-    for s, m in enumerate(models):
-        torch.testing.assert_close(out[:, s], m(x, EDGES))
-        torch.testing.assert_close(ens.export(s).eval()(x, EDGES), out[:, s].detach())
-    # the summed loss gives each copy exactly its own model's gradient
-    out.sum().backward()
-    for s, m in enumerate(models):
-        m(x, EDGES).sum().backward()
-        torch.testing.assert_close(ens.w1.grad[s], m.conv1.weight.grad)
-        torch.testing.assert_close(ens.att_src2.grad[s], m.conv2.att_src.grad)
-    # in training mode (dropout on) the copies still run and differ from each other
-    ens.train()
-    out = ens(xs, EDGES)
-    assert out.shape == (N, 3, 3) and torch.isfinite(out).all()
-
-
-def test_gat_ensemble_training_path_matches_without_dropout(x):
-    torch.manual_seed(0)
-    models = [GAT(FIN, 3, hidden=4, heads=2, dropout=0.0) for _ in range(2)]
-    ens = GATEnsemble(2, FIN, 3, hidden=4, heads=2, dropout=0.0).load_models(models)
-    x[1] = 0  # a node without features
-    out = ens.train()(SparseRows.from_dense(x), EDGES)
-    for s, m in enumerate(models):
-        torch.testing.assert_close(out[:, s], m.train()(x, EDGES))
-
-
-def test_gcn_ensemble_equals_separate_models(x):
-    torch.manual_seed(0)
-    models = [GCN(FIN, 3, hidden=5).eval() for _ in range(2)]
-    ens = GCNEnsemble(2, FIN, 3, hidden=5).load_models(models).eval()
-    out = ens(SparseRows.from_dense(x), EDGES)
-    for s, m in enumerate(models):
-        torch.testing.assert_close(out[:, s], m(x, EDGES))
-
-
-@pytest.mark.parametrize("Ensemble", [GATEnsemble, GCNEnsemble])
-def test_ensemble_on_the_receptive_field_equals_full_graph(x, Ensemble):
-    torch.manual_seed(0)
-    ens = Ensemble(2, FIN, 3).eval()
-    xs = SparseRows.from_dense(x)
-    targets = torch.tensor([False, True, False, False, True])
-    full = ens(xs, EDGES)
-    part = ens(xs, EDGES, targets)
-    assert part.shape == (2, 2, 3)  # only the targets' rows, in node order
-    torch.testing.assert_close(part, full[targets])
-
-
-@pytest.mark.parametrize("stopping", ["gat", "gcn"])
-def test_fit_ensemble_learns_a_toy_task(stopping):
-    # two communities (cliques) with informative features; train on a few nodes of each
-    g = torch.Generator().manual_seed(0)
-    n = 20
-    y = torch.arange(n) // 10
-    blocks = [(i, j) for i in range(n) for j in range(n) if i != j and i // 10 == j // 10]
-    ei = torch.tensor(blocks).T
-    x = torch.nn.functional.one_hot(y, 2).float() + 0.1 * torch.rand(n, 2, generator=g)
-    x = torch.cat([x, torch.zeros(n, 3)], 1)
-    masks = [torch.zeros(n, dtype=torch.bool) for _ in range(3)]
-    masks[0][[0, 10]] = True
-    masks[1][[1, 2, 11, 12]] = True
-    masks[2][3:10] = True
-    masks[2][13:] = True
-    torch.manual_seed(0)
-    if stopping == "gat":
-        model = GATEnsemble(3, 5, 2, hidden=4, heads=2)
-        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, max_epochs=60, patience=20)
-    else:
-        model = GCNEnsemble(3, 5, 2, hidden=4)
-        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, lr=0.05, max_epochs=60,
-                           patience=10, stopping="gcn")
-    assert res.test_acc.shape == (3,) and res.epochs <= 60
-    assert (res.test_acc == 100).all()
-    assert len(res.history["val_loss"]) == res.epochs
-
-
 def test_attention_entropy_of_uniform_attention():
     ei = add_self_loops(EDGES, N)
     deg = torch.bincount(ei[1], minlength=N).float()
@@ -281,34 +175,7 @@ def test_attention_entropy_of_uniform_attention():
     assert uni[4] == 0 and math.isclose(float(uni[1]), math.log(3), rel_tol=1e-6)
 
 
-def test_removing_stopped_models_leaves_the_others_unchanged(x):
-    from attnbook.gat import _keep_models
-
-    torch.manual_seed(0)
-    xs = SparseRows.from_dense(x)
-    y = torch.tensor([0, 1, 2, 0, 1])
-
-    def step(model, opt):
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(model(xs, EDGES).permute(0, 2, 1), y[:, None].expand(5, model.num_models),
-                                          reduction="sum").backward()
-        opt.step()
-
-    full = GATEnsemble(3, FIN, 3, hidden=4, heads=2, dropout=0.0)
-    opt = torch.optim.Adam(full.parameters(), lr=0.01, weight_decay=5e-4)
-    step(full, opt)
-    keep = torch.tensor([True, False, True])
-    small, small_opt = _keep_models(full, opt, keep)
-    step(full, opt)
-    step(small, small_opt)
-    assert small.num_models == 2
-    for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters(), strict=True):
-        torch.testing.assert_close(p[keep], q, msg=name)
-
-
 def test_dictionary_lookup_labels():
-    from attnbook.gat import dictionary_lookup
-
     k = 4
     x, ei, y, q = dictionary_lookup(3, k, torch.Generator().manual_seed(0))
     assert x.shape == (3 * 2 * k, 2 * k + 1) and ei.shape == (2, 3 * k * k) and int(q.sum()) == 3 * k
@@ -317,3 +184,19 @@ def test_dictionary_lookup_labels():
         assert len(keys) == k and not q[keys].any()
         match = keys[x[keys, :k].argmax(1) == x[i, :k].argmax()]  # the key with the query's attribute
         assert y[i] == x[match[0], k:2 * k].argmax()
+    # a seed and a generator seeded alike give the same graphs
+    again = dictionary_lookup(3, k, 0)
+    assert all(torch.equal(a, b) for a, b in zip(again, dictionary_lookup(3, k, torch.Generator().manual_seed(0)),
+                                                   strict=True))
+
+
+@pytest.mark.parametrize("layer", ["gat", "gatv2"])
+def test_lookup_net_shapes(layer):
+    x, ei, y, q = dictionary_lookup(2, 3, 0)
+    net = LookupNet(layer, 3, hidden=4, heads=2)
+    assert net(x, ei).shape == (12, 3)
+
+
+def test_edge_list_layer_takes_sparse_rows(x):
+    layer = GATLayer(FIN, 4, heads=2).eval()
+    torch.testing.assert_close(layer(SparseRows.from_dense(x), EDGES), layer(x, EDGES))

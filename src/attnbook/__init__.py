@@ -4,6 +4,17 @@ One concept per module, named as the book names it:
 
 - :mod:`attnbook.attention` -- score functions, masked softmax, ``attend`` (chapter "Attention as a
   soft dictionary lookup").
+- :mod:`attnbook.bench` -- timing a GAT training epoch against PyG's ``GATConv`` (chapter "Graph
+  Attention Networks").
+- :mod:`attnbook.ensemble` -- S GAT or GCN models (one per seed) trained in one pass, on the
+  receptive field of the nodes a loss reads (chapter "Graph Attention Networks").
+- :mod:`attnbook.gat` -- the GAT layer (edge list and dense), GATv2, the paper's GAT model
+  (chapters "Graph Attention Networks" and "Inside a GAT").
+- :mod:`attnbook.gcn` -- the GCN baseline of Kipf & Welling (chapter "Graph Attention Networks").
+- :mod:`attnbook.graph` -- graphs as edge lists: self-loops, edge softmax, scatter sums, sparse
+  features.
+- :mod:`attnbook.graph_train` -- full-batch training of an ensemble with the GAT and GCN papers'
+  early stopping.
 - :mod:`attnbook.plot` -- attention heatmaps and other figures shared by chapters.
 - :mod:`attnbook.results` -- headline numbers recorded by notebooks; the book's results page is
   generated from them.

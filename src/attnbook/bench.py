@@ -21,8 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnbook.gat import GAT, GATEnsemble, _per_model_loss_acc
+from attnbook.ensemble import GATEnsemble
+from attnbook.gat import GAT
 from attnbook.graph import SparseRows
+from attnbook.graph_train import per_model_loss_acc
 
 __all__ = ["PyGGAT", "make_epoch", "time_epochs", "benchmark"]
 
@@ -56,22 +58,24 @@ def make_epoch(model: nn.Module, x, edge_index: Tensor, y: Tensor, train_mask: T
     opt = torch.optim.Adam(model.parameters(), lr=0.005, weight_decay=5e-4)
     ensemble = isinstance(model, GATEnsemble)
     # the ensemble runs as in fit_ensemble: each pass on the receptive field of the nodes it reads
-    train_kw = {"targets": train_mask} if ensemble else {}
-    eval_kw = {"targets": val_mask} if ensemble else {}
+    if ensemble:
+        train_in, eval_in = (model.plan(x, edge_index, train_mask),), (model.plan(x, edge_index, val_mask),)
+    else:
+        train_in = eval_in = (x, edge_index)
 
     def epoch() -> float:
         model.train()
         opt.zero_grad()
-        out = model(x, edge_index, **train_kw)
+        out = model(*train_in)
         if ensemble:
-            loss = _per_model_loss_acc(out, y[train_mask])[0].sum()
+            loss = per_model_loss_acc(out, y[train_mask])[0].sum()
         else:
             loss = F.cross_entropy(out[train_mask], y[train_mask])
         loss.backward()
         opt.step()
         model.eval()
         with torch.no_grad():
-            out = model(x, edge_index, **eval_kw)
+            out = model(*eval_in)
             out = out if ensemble else out[val_mask]
             (out.argmax(-1) == (y[val_mask, None] if ensemble else y[val_mask])).float().mean()
         return float(loss.detach())
@@ -100,7 +104,7 @@ def benchmark(data, n: int = 10, repeats: int = 3, dense: bool = True, ensemble:
     """Seconds per epoch on one Planetoid graph for: ``ours`` (edge list, sparse input),
     ``ours_dense_input`` (edge list, dense input), ``dense`` (the N×N layer, if ``dense``),
     ``pyg`` (``GATConv``) and ``ensemble_per_model`` (a :class:`GATEnsemble` of ``ensemble``
-    models trained as :func:`attnbook.gat.fit_ensemble` trains them -- each pass on the receptive
+    models trained as :func:`attnbook.graph_train.fit_ensemble` trains them -- each pass on the receptive
     field of the nodes it reads -- time divided by ``ensemble``); plus the ratios ``ours/pyg`` etc.
 
     Args:

@@ -13,6 +13,9 @@ Taught with the chapters that use them:
   a sequence and answer with the token seen ``L`` steps before the end.
 - :func:`salient_documents` -- documents of neutral sentences in which exactly one sentence decides
   the label; the generator returns which one (chapter "Attention for classification").
+- :func:`dictionary_lookup` -- GATv2's graphs on which each query node must find the key with its
+  own attribute (Brody et al., 2022, section 4.1), in ``notebooks/51_gat_inside``: the task that
+  static attention (GAT) cannot express and dynamic attention (GATv2) can.
 
 Every function takes a ``seed`` and is deterministic given its arguments; two calls with the same
 arguments return the same data. "Train and test disjoint" means that no test example's content
@@ -26,6 +29,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
+from torch import Tensor
+
 __all__ = [
     "DatePair",
     "DATE_FORMATS",
@@ -37,6 +43,7 @@ __all__ = [
     "RecallExample",
     "SalientDocument",
     "salient_documents",
+    "dictionary_lookup",
 ]
 
 _MONTHS = [
@@ -347,3 +354,41 @@ def salient_documents(
         seen.add(doc)
         out.append(SalientDocument(doc, label, salient))
     return out[:n_train], out[n_train:]
+
+
+def dictionary_lookup(num_graphs: int, k: int, seed: int | torch.Generator = 0
+                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Graphs on which a node must find, among k keys, the one whose attribute matches its own.
+
+    Each graph has k *key* nodes, with attributes 0..k-1 and values a random permutation of
+    0..k-1, and k *query* nodes with the attributes in a random order; every key sends an edge to
+    every query (a complete bipartite graph, no self-loops). The label of a query is the value of
+    the key with its attribute. Each query must rank the keys in its own order -- the task that
+    static attention (GAT) cannot express and dynamic attention (GATv2) can.
+
+    Features: one-hot attribute (k), one-hot value (k, zeros for a query), a query flag (1).
+    Graphs for :class:`attnbook.gat.LookupNet`, with ``edge_index`` as in :mod:`attnbook.graph`.
+
+    Args:
+        num_graphs: G, the number of graphs.
+        k: keys (and queries, and classes) per graph.
+        seed: the random seed, or a ``torch.Generator`` to draw from.
+
+    Returns:
+        ``(x, edge_index, y, query_mask)``: ``(G*2k, 2k+1)``, ``(2, G*k*k)``, ``(G*2k,)`` (-1 on
+        keys), ``(G*2k,)`` bool; graph g occupies nodes ``[2kg, 2kg + 2k)``, keys first.
+    """
+    G = num_graphs
+    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
+    values = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
+    q_attr = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
+    eye = torch.eye(k)
+    key_x = torch.cat([eye.expand(G, k, k), eye[values], torch.zeros(G, k, 1)], dim=2)  # (G, k, 2k+1)
+    qry_x = torch.cat([eye[q_attr], torch.zeros(G, k, k), torch.ones(G, k, 1)], dim=2)  # (G, k, 2k+1)
+    x = torch.cat([key_x, qry_x], dim=1).reshape(G * 2 * k, 2 * k + 1)
+    y = torch.cat([torch.full((G, k), -1), values.gather(1, q_attr)], dim=1).reshape(-1)
+    base = (torch.arange(G) * 2 * k).view(G, 1, 1)
+    src = base + torch.arange(k).view(1, k, 1)  # key j
+    dst = base + k + torch.arange(k).view(1, 1, k)  # query i
+    edge_index = torch.stack([src.expand(G, k, k).reshape(-1), dst.expand(G, k, k).reshape(-1)])
+    return x, edge_index, y, y >= 0

@@ -1,0 +1,238 @@
+"""Training S graph models full batch, with the early stopping of the GAT and GCN papers.
+
+Taught in the chapter *Graph Attention Networks* (``notebooks/50_gat``, section "Reproducing
+Table 2 of the paper") and used again in ``notebooks/51_gat_inside``. :func:`fit_ensemble` trains
+an ensemble (:mod:`attnbook.ensemble`) on one graph with Adam, every node's features in every
+step (*full batch*: the graph is the batch), and stops each model by the rule of the paper that
+reports it. The rules are :class:`attnbook.train.EarlyStopping`'s, the book's one early-stopping
+abstraction, with the papers' conditions:
+
+- :class:`GATStopping` -- Veličković et al.'s code: patience on two scores at once;
+- :class:`GCNStopping` -- Kipf & Welling's code: stop when the validation loss rises above its
+  recent mean.
+
+The loop runs on the device of the model: the graph and its split are moved there.
+
+Shapes: S models, N nodes, E edges, K classes.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from attnbook.ensemble import GATEnsemble, GCNEnsemble
+from attnbook.graph import SparseRows
+from attnbook.train import EarlyStopping
+from attnbook.utils import model_device
+
+__all__ = ["GATStopping", "GCNStopping", "FitResult", "per_model_loss_acc", "fit_ensemble"]
+
+
+class GATStopping(EarlyStopping):
+    """The GAT paper's rule (its code): two scores, validation accuracy and validation loss.
+
+    :meth:`step` takes ``(accuracy, loss)``. A model whose accuracy or loss is at least as good as
+    its best so far resets its patience counter; its weights are kept when *both* are; it stops
+    after ``patience`` epochs with neither.
+    """
+
+    def start(self, num_models: int, device: torch.device) -> None:
+        super().start(num_models, device)
+        self.best_loss = torch.full((num_models,), float("inf"), dtype=torch.float64, device=device)
+
+    def rule(self, acc: Tensor, loss: Tensor) -> tuple[Tensor, Tensor]:
+        improved = (acc >= self.best) | (loss <= self.best_loss)
+        save = (acc >= self.best) & (loss <= self.best_loss)
+        self.best = torch.where(improved, torch.maximum(self.best, acc), self.best)
+        self.best_loss = torch.where(improved, torch.minimum(self.best_loss, loss), self.best_loss)
+        self.since_best = torch.where(improved, torch.zeros_like(self.since_best), self.since_best + 1)
+        return save, self.since_best >= self.patience
+
+    def keep(self, mask: Tensor) -> None:
+        super().keep(mask)
+        self.best_loss = self.best_loss[mask]
+
+
+class GCNStopping(EarlyStopping):
+    """The GCN paper's rule (its code): :meth:`step` takes the validation loss; a model stops once
+    it exceeds the mean of the previous ``patience`` epochs' losses. Every epoch is kept: the
+    reported model is the last one."""
+
+    def start(self, num_models: int, device: torch.device) -> None:
+        super().start(num_models, device)
+        self.losses: list[Tensor] = []
+
+    def rule(self, loss: Tensor) -> tuple[Tensor, Tensor]:
+        save = torch.ones_like(loss, dtype=torch.bool)
+        if len(self.losses) >= self.patience:
+            stop = loss > torch.stack(self.losses[-self.patience:]).mean(0)
+        else:
+            stop = torch.zeros_like(save)
+        self.losses.append(loss)
+        return save, stop
+
+    def keep(self, mask: Tensor) -> None:
+        super().keep(mask)
+        self.losses = [v[mask] for v in self.losses]
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_ensemble` found, one entry per model (seed), on the CPU.
+
+    Attributes:
+        test_acc: test accuracy (%) at the epoch chosen by validation, ``(S,)``.
+        val_acc: validation accuracy (%) at that epoch, ``(S,)``.
+        best_epoch: the chosen epoch of each model, ``(S,)``.
+        stop_epoch: the epoch at which each model's early stopping fired (``max_epochs`` if it
+            never did), ``(S,)``.
+        epochs: epochs run in total (the last model to stop).
+        seconds: wall-clock time of the whole fit.
+        history: per epoch, the mean over models of train loss, val loss, val accuracy.
+    """
+
+    test_acc: Tensor
+    val_acc: Tensor
+    best_epoch: Tensor
+    stop_epoch: Tensor
+    epochs: int
+    seconds: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def per_model_loss_acc(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Each model's mean cross-entropy and accuracy (%): logits ``(M, S, K)``, labels ``(M,)`` ->
+    ``(S,)``, ``(S,)``."""
+    M, S, K = logits.shape
+    target = y.unsqueeze(1).expand(M, S)
+    loss = F.cross_entropy(logits.reshape(M * S, K), target.reshape(-1), reduction="none").view(M, S).mean(0)
+    acc = (logits.argmax(-1) == target).float().mean(0) * 100
+    return loss, acc
+
+
+def fit_ensemble(
+    model: GATEnsemble | GCNEnsemble,
+    x: SparseRows | Tensor,
+    edge_index: Tensor,
+    y: Tensor,
+    train_mask: Tensor,
+    val_mask: Tensor,
+    test_mask: Tensor,
+    lr: float = 0.005,
+    weight_decay: float = 5e-4,
+    max_epochs: int = 1000,
+    patience: int = 100,
+    stopping: str = "gat",
+    progress=None,
+) -> FitResult:
+    """Train S independent models full-batch with Adam; report test accuracy chosen by validation.
+
+    Early stopping, per model:
+
+    - ``stopping="gat"`` (:class:`GATStopping`) -- the checkpoint is the last epoch at which
+      validation accuracy and loss were both at least as good as their best so far; the test
+      accuracy is the checkpoint's.
+    - ``stopping="gcn"`` (:class:`GCNStopping`) -- stop once the validation loss exceeds the mean
+      of the previous ``patience`` (10) epochs; the test accuracy is that of the last epoch.
+      ``weight_decay`` then applies to the first layer only, as in Kipf & Welling's code.
+
+    The loss summed over models gives each model exactly its own gradient, and Adam is
+    element-wise, so the S models train as they would alone. The evaluation pass (dropout off)
+    runs every epoch on the validation nodes. A model that stops is removed from the ensemble (its
+    Adam moments with it), so the others' epochs get cheaper. At the end each model's checkpoint
+    is restored (``model`` is left holding it) and evaluated on the test nodes, as in the papers'
+    code. Each pass computes only what its loss reads (:class:`attnbook.ensemble.ReceptiveField`):
+    the training pass the two-hop neighbourhood of the training nodes, the evaluation pass that of
+    the validation nodes -- the same numbers as on the full graph, in less time.
+
+    Args:
+        model: a :class:`~attnbook.ensemble.GATEnsemble` or :class:`~attnbook.ensemble.GCNEnsemble`;
+            training runs on its device.
+        x, edge_index, y, train_mask, val_mask, test_mask: the graph and its split (moved to the
+            model's device).
+        lr, weight_decay: Adam's settings (GAT: 0.005, 5e-4; GCN: 0.01, 5e-4).
+        max_epochs: hard limit.
+        patience: see above (GAT: 100, GCN: 10).
+        stopping: ``"gat"`` or ``"gcn"``.
+        progress: optional callable wrapping the epoch iterator (e.g. ``attnbook.utils.progress``).
+
+    Returns:
+        a :class:`FitResult`.
+    """
+    if stopping not in ("gat", "gcn"):
+        raise ValueError(f"stopping must be 'gat' or 'gcn', got {stopping!r}")
+    if max_epochs < 1:
+        raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    t0 = time.perf_counter()
+    device = model_device(model)
+    x, edge_index, y = x.to(device), edge_index.to(device), y.to(device)
+    train_mask, val_mask, test_mask = train_mask.to(device), val_mask.to(device), test_mask.to(device)
+    if stopping == "gcn":
+        first = model.first_layer_parameters()
+        rest = [p for p in model.parameters() if all(p is not q for q in first)]
+        opt = torch.optim.Adam([{"params": first, "weight_decay": weight_decay},
+                                {"params": rest, "weight_decay": 0.0}], lr=lr)
+        stopper: EarlyStopping = GCNStopping(patience, stacked=True)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        stopper = GATStopping(patience, stacked=True)
+    # each pass's receptive field, worked out once
+    train_field, val_field = model.plan(x, edge_index, train_mask), model.plan(x, edge_index, val_mask)
+    y_train, y_val = y[train_mask], y[val_mask]
+    cur = model  # the models still training (a smaller copy once some have stopped)
+    hist: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": []}
+    epochs = range(max_epochs) if progress is None else progress(range(max_epochs))
+    for _ in epochs:
+        cur.train()
+        opt.zero_grad()
+        loss, _ = per_model_loss_acc(cur(train_field), y_train)
+        loss.sum().backward()
+        opt.step()
+        cur.eval()
+        with torch.no_grad():  # only the validation nodes' receptive field is computed
+            vloss, vacc = per_model_loss_acc(cur(val_field), y_val)
+        hist["train_loss"].append(loss.mean().item())
+        hist["val_loss"].append(vloss.mean().item())
+        hist["val_acc"].append(vacc.mean().item())
+        save, stop = stopper.step(vacc, vloss) if stopping == "gat" else stopper.step(vloss)
+        stopper.checkpoint(cur, save)
+        if stop.any():
+            keep = ~stop
+            if not keep.any():
+                break
+            # drop the stopped models: the others train on unchanged, in less time per epoch
+            cur, opt = _keep_models(cur, opt, keep)
+            stopper.keep(keep)
+    # restore each model's checkpoint into `model` and evaluate it on the validation and test nodes
+    stopper.restore(model)
+    model.eval()
+    with torch.no_grad():
+        _, val_acc = per_model_loss_acc(model(val_field), y_val)
+        _, test_acc = per_model_loss_acc(model(x, edge_index, test_mask), y[test_mask])
+    stop_epoch = torch.where(stopper.stop_epoch < 0, max_epochs, stopper.stop_epoch)
+    return FitResult(test_acc.cpu(), val_acc.cpu(), stopper.best_epoch.cpu(), stop_epoch.cpu(),
+                     stopper.epoch + 1, time.perf_counter() - t0, hist)
+
+
+def _keep_models(model: nn.Module, opt: torch.optim.Adam, keep: Tensor) -> tuple[nn.Module, torch.optim.Adam]:
+    """A copy of an ensemble with only the models ``keep`` (bool ``(S,)``), and its Adam with their
+    moments: the kept models continue exactly as if nothing had been removed."""
+    new = copy.deepcopy(model)
+    new.num_models = int(keep.sum())
+    new_of: dict[int, nn.Parameter] = {}
+    for name, p in model.named_parameters():
+        q = nn.Parameter(p.detach()[keep].clone())
+        setattr(new, name, q)
+        new_of[id(p)] = q
+    groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [new_of[id(p)] for p in g["params"]]}
+              for g in opt.param_groups]
+    new_opt = torch.optim.Adam(groups)
+    for p, st in opt.state.items():
+        new_opt.state[new_of[id(p)]] = {k: (v.clone() if k == "step" else v[keep].clone()) for k, v in st.items()}
+    return new, new_opt

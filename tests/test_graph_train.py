@@ -1,0 +1,85 @@
+"""Tests of attnbook.graph_train: the papers' stopping rules, fit_ensemble, removing stopped models."""
+
+import pytest
+import torch
+from graph_toys import EDGES, FIN, features, two_communities
+
+from attnbook.ensemble import GATEnsemble, GCNEnsemble
+from attnbook.graph import SparseRows
+from attnbook.graph_train import GATStopping, GCNStopping, _keep_models, fit_ensemble
+
+
+def test_gat_stopping_rule():
+    rule = GATStopping(patience=2, stacked=True)
+    acc = [torch.tensor([50.0, 50.0]), torch.tensor([60.0, 40.0]), torch.tensor([55.0, 40.0]),
+           torch.tensor([55.0, 40.0])]
+    loss = [torch.tensor([1.0, 1.0]), torch.tensor([0.9, 1.1]), torch.tensor([0.95, 1.1]),
+            torch.tensor([0.95, 1.1])]
+    saves, stops = zip(*(rule.step(a, v) for a, v in zip(acc, loss, strict=True)), strict=True)
+    # model 0 improves both at epoch 1 (kept); model 1 never improves after epoch 0
+    assert [s.tolist() for s in saves] == [[True, True], [True, False], [False, False], [False, False]]
+    assert [s.tolist() for s in stops] == [[False, False], [False, False], [False, True], [True, True]]
+    assert rule.best_epoch.tolist() == [1, 0] and rule.stop_epoch.tolist() == [3, 2]
+
+
+def test_gat_stopping_resets_patience_on_either_score():
+    rule = GATStopping(patience=1, stacked=True)
+    rule.step(torch.tensor([50.0]), torch.tensor([1.0]))
+    save, stop = rule.step(torch.tensor([40.0]), torch.tensor([0.5]))  # loss better, accuracy worse
+    assert not save.item() and not stop.item()
+
+
+def test_gcn_stopping_rule():
+    rule = GCNStopping(patience=2, stacked=True)
+    out = [rule.step(torch.tensor([v])) for v in (1.0, 0.8, 0.85, 0.95)]
+    assert all(s.item() for s, _ in out)  # every epoch is kept
+    # epoch 2: 0.85 < mean(1.0, 0.8) = 0.9; epoch 3: 0.95 > mean(0.8, 0.85)
+    assert [t.item() for _, t in out] == [False, False, False, True]
+
+
+@pytest.mark.parametrize("stopping", ["gat", "gcn"])
+def test_fit_ensemble_learns_a_toy_task(stopping):
+    x, ei, y, masks = two_communities()
+    torch.manual_seed(0)
+    if stopping == "gat":
+        model = GATEnsemble(3, 5, 2, hidden=4, heads=2)
+        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, max_epochs=60, patience=20)
+    else:
+        model = GCNEnsemble(3, 5, 2, hidden=4)
+        res = fit_ensemble(model, SparseRows.from_dense(x), ei, y, *masks, lr=0.05, max_epochs=60,
+                           patience=10, stopping="gcn")
+    assert res.test_acc.shape == (3,) and res.epochs <= 60
+    assert (res.test_acc == 100).all()
+    assert len(res.history["val_loss"]) == res.epochs
+    assert ((0 <= res.best_epoch) & (res.best_epoch <= res.stop_epoch) & (res.stop_epoch <= 60)).all()
+
+
+def test_fit_ensemble_rejects_bad_settings():
+    x, ei, y, masks = two_communities()
+    with pytest.raises(ValueError, match="stopping must be"):
+        fit_ensemble(GCNEnsemble(1, 5, 2), x, ei, y, *masks, stopping="kipf")
+    with pytest.raises(ValueError, match="max_epochs must be at least 1"):
+        fit_ensemble(GCNEnsemble(1, 5, 2), x, ei, y, *masks, max_epochs=0)
+
+
+def test_removing_stopped_models_leaves_the_others_unchanged():
+    torch.manual_seed(0)
+    xs = SparseRows.from_dense(features())
+    y = torch.tensor([0, 1, 2, 0, 1])
+
+    def step(model, opt):
+        opt.zero_grad()
+        logits = model(xs, EDGES).permute(0, 2, 1)  # (N, K, S)
+        torch.nn.functional.cross_entropy(logits, y[:, None].expand(5, model.num_models), reduction="sum").backward()
+        opt.step()
+
+    full = GATEnsemble(3, FIN, 3, hidden=4, heads=2, dropout=0.0)
+    opt = torch.optim.Adam(full.parameters(), lr=0.01, weight_decay=5e-4)
+    step(full, opt)
+    keep = torch.tensor([True, False, True])
+    small, small_opt = _keep_models(full, opt, keep)
+    step(full, opt)
+    step(small, small_opt)
+    assert small.num_models == 2
+    for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters(), strict=True):
+        torch.testing.assert_close(p[keep], q, msg=name)
