@@ -19,7 +19,6 @@ page is *written* (``doctree-resolved``); pages holding these directives are re-
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -52,11 +51,6 @@ def _directive(kind: str):
 
     _Directive.__name__ = f"{kind.title()}Directive"
     return _Directive
-
-
-def results_dir(app: Sphinx) -> Path:
-    env = os.environ.get("ATTNBOOK_RESULTS_DIR")
-    return Path(env) if env else Path(app.confdir) / "_build" / "results"
 
 
 def _para(text: str) -> nodes.paragraph:
@@ -143,7 +137,7 @@ def _citations(app: Sphinx) -> dict[str, str]:
 def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     import attnbook.results as results
 
-    directory = results_dir(app)
+    directory = results.results_dir(app.confdir)
     records = results.load_all(directory)
     if not records:
         logger.warning(
@@ -200,7 +194,7 @@ def _chapter_records(app: Sphinx, docname: str):
     """``(notebook stem, docname, records)`` for each chapter that recorded, in reading order."""
     import attnbook.results as results
 
-    records = results.load_all(results_dir(app))
+    records = results.load_all(results.results_dir(app.confdir))
     order = {d: i for i, d in enumerate(getattr(app.env, "all_docs", {}))}
     try:  # the table of contents' order, when sphinx-external-toc provides it
         order = {d: i for i, d in enumerate(app.env.external_site_map.get_docs_in_order())}
@@ -257,20 +251,20 @@ def on_env_updated(app: Sphinx, env) -> None:
 
     import attnbook.results as results
 
-    timings = results.load_timings(results_dir(app))
+    timings = results.load_timings(results.results_dir(app.confdir))
     for docname, data in NbMetadataCollector.get_doc_data(env).items():
         exec_data = data.get("exec_data") or {}
         if exec_data.get("succeeded") and exec_data.get("runtime") is not None:
             path = Path(env.doc2path(docname)).relative_to(Path(app.srcdir)).as_posix()
             timings[path] = float(exec_data["runtime"])
     if timings:
-        results.write_timings(timings, results_dir(app))
+        results.write_timings(timings, results.results_dir(app.confdir))
 
 
 def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     import attnbook.results as results
 
-    timings = results.load_timings(results_dir(app))
+    timings = results.load_timings(results.results_dir(app.confdir))
     notebooks = sorted(d for d in app.env.found_docs if d.startswith("notebooks/"))
     rows, total = [], 0.0
     for doc in notebooks:

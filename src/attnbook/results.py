@@ -71,13 +71,18 @@ def _repo_root(start: Path) -> Path | None:
     return None
 
 
-def results_dir() -> Path:
-    """The folder the records go to (see the module docstring)."""
+def results_dir(start: str | os.PathLike | None = None) -> Path:
+    """The folder the records go to (see the module docstring).
+
+    ``start`` is where the search for the repository root begins: the working directory by
+    default; the book's Sphinx extension passes the book's own folder.
+    """
     env = os.environ.get("ATTNBOOK_RESULTS_DIR")
     if env:
         return Path(env)
-    root = _repo_root(Path.cwd().resolve())
-    return (root if root is not None else Path.cwd()) / "_build" / "results"
+    here = Path(start) if start is not None else Path.cwd()
+    root = _repo_root(here.resolve())
+    return (root if root is not None else here) / "_build" / "results"
 
 
 def _atomic_write_json(path: Path, obj) -> None:
