@@ -12,6 +12,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
+# reveal.js (the slides) and axe-core (the accessibility checks), fetched once from npm
+REVEAL_VERSION := 5.2.1
+AXE_VERSION := 4.10.3
+REVEAL := .cache/vendor/reveal.js@$(REVEAL_VERSION)/dist/reveal.js
+AXE := .cache/vendor/axe-core@$(AXE_VERSION)/axe.min.js
 
 # The offline data mirror (byte-identical copies of the datasets). Used when it exists and the
 # variable is not already set; readers without it download from the pinned URLs.
@@ -48,7 +53,17 @@ $(MATHJAX):
 	cp -r .cache/npm/node_modules/mathjax/es5/. book/_static/mathjax.tmp/
 	@rm -rf book/_static/mathjax && mv book/_static/mathjax.tmp book/_static/mathjax
 
-book: $(STAMP) $(MATHJAX)
+$(REVEAL) $(AXE):
+	@command -v npm >/dev/null || { echo "error: npm not found: it is needed once to fetch reveal.js $(REVEAL_VERSION) and axe-core $(AXE_VERSION) (install Node.js/npm)" >&2; exit 1; }
+	@rm -rf .cache/npm-vendor && mkdir -p .cache/npm-vendor .cache/vendor
+	npm install --silent --no-audit --no-fund --prefix .cache/npm-vendor reveal.js@$(REVEAL_VERSION) axe-core@$(AXE_VERSION)
+	@rm -rf .cache/vendor/reveal.js@$(REVEAL_VERSION) .cache/vendor/axe-core@$(AXE_VERSION)
+	cp -r .cache/npm-vendor/node_modules/reveal.js .cache/vendor/reveal.js@$(REVEAL_VERSION)
+	cp -r .cache/npm-vendor/node_modules/axe-core .cache/vendor/axe-core@$(AXE_VERSION)
+
+# the site, the slides (tools/slides.py), the Colab editions and the PDF (tools/print_book.py)
+book: $(STAMP) $(MATHJAX) $(REVEAL)
+	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python tools/build_book.py
 
 unit: $(STAMP)
@@ -58,11 +73,11 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests/test_executed_notebooks.py
 
-site: $(STAMP)
+site: $(STAMP) $(AXE)
 	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python -m pytest tests -m "site or browser"
 
-test: $(STAMP) $(MATHJAX)
+test: $(STAMP) $(MATHJAX) $(REVEAL) $(AXE)
 	$(BIN)/ruff check src tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbpolicy.py --check notebooks
 	$(BIN)/python tools/ensure_chromium.py

@@ -3,9 +3,13 @@
 ``_build/html`` is served on 127.0.0.1 (``http.server``, a free port) and every page is opened in
 Debian's Chromium driven by Playwright. Every request to another host is aborted and makes the page
 fail. On each page: no console error and no uncaught exception, no local request failing, every
-image loaded, the math typeset by MathJax (no raw TeX and no TeX error left), and on notebook pages
-the Colab launch link pointing at that notebook. A full-page screenshot of each page is saved as
-``_build/screenshots/<page path with / as _>.png``.
+image loaded, the math typeset by MathJax (no raw TeX and no TeX error left), on notebook pages
+the Colab launch link pointing at that notebook's Colab edition, and accessibility: axe-core (npm,
+pinned in the Makefile, injected from ``.cache/vendor``) finds no serious or critical violation, in
+the light theme and, for contrast, in the dark one; every image has alt text that is not a file
+name. A full-page screenshot of each page is saved as ``_build/screenshots/<page path with / as
+_>.png``. The search (Korean words included) is tested in ``tests/test_search.py``, the slides in
+``tests/test_slides.py``, the PDF in ``tests/test_pdf.py``.
 
 Chromium: ``$ATTNBOOK_CHROMIUM``, else ``/usr/bin/chromium`` (``tools/ensure_chromium.py``
 installs it). Without it the tests are skipped, except with ``CI=true``, where they fail.
@@ -48,7 +52,8 @@ def browser_pages() -> list[str]:
     for p in sorted(SITE.rglob("*.html")):
         rel = p.relative_to(SITE).as_posix()
         top = p.relative_to(SITE).parts[0]
-        if top in {"_static", "_sources", "_images", "reports"} or top.startswith("."):
+        if top in {"_static", "_sources", "_images", "reports", "slides", "print", "colab"} \
+                or top.startswith("."):
             continue
         if rel in {"genindex.html", "search.html", "py-modindex.html"}:
             continue
@@ -178,6 +183,54 @@ TEXT_WITHOUT_CODE = """() => {
 # (regex, cause) only for an error understood to be harmless, and delete it when its cause is fixed.
 KNOWN_ERRORS: list = []
 
+# ------------------------------------------------------------------------------ accessibility
+AXE_VERSION = re.search(r"^AXE_VERSION := (\S+)", (ROOT / "Makefile").read_text(encoding="utf-8"),
+                        re.M).group(1)
+AXE = ROOT / ".cache" / "vendor" / f"axe-core@{AXE_VERSION}" / "axe.min.js"
+AXE_RUN = """async (only) => {
+  const options = {resultTypes: ["violations"], preload: false};  // no refetching of CSS
+  if (only) options.runOnly = {type: "rule", values: only};
+  else options.runOnly = {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                  "best-practice"]};
+  const r = await axe.run(document, options);
+  return r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 4).map(n => n.target.join(" ") + (n.failureSummary ?
+        " -- " + n.failureSummary.split("\\n").slice(1).join(" ").slice(0, 160) : "")),
+    count: v.nodes.length}));
+}"""
+IMAGES_WITHOUT_ALT = """() => [...document.querySelectorAll("img")]
+  .filter(i => i.getAttribute("role") !== "presentation")
+  .filter(i => { const a = (i.getAttribute("alt") || "").trim();
+                 return !a || /\\.(png|jpe?g|svg|gif)$/i.test(a) || /^[.\\/]/.test(a); })
+  .map(i => i.getAttribute("src"))"""
+
+
+def _axe_problems(violations: list, mode: str) -> list[str]:
+    return [f"axe ({mode}): {v['impact']} {v['id']} ({v['help']}), {v['count']} element(s): "
+            + "; ".join(v["nodes"]) for v in violations]
+
+
+def accessibility(page) -> list[str]:
+    """axe-core's serious and critical violations, light theme and (contrast) dark theme; images
+    without real alt text."""
+    if not AXE.is_file():
+        return [f"{AXE} is missing: run `make test` (the Makefile fetches axe-core {AXE_VERSION})"]
+    page.add_script_tag(path=str(AXE))
+    problems = _axe_problems(page.evaluate(AXE_RUN, None), "light")
+    # the dark theme, switched without its colour transitions (axe would read colours half-way)
+    page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
+    page.evaluate("""() => { document.documentElement.dataset.theme = "dark";
+                             document.documentElement.dataset.mode = "dark"; }""")
+    page.wait_for_timeout(50)
+    problems += _axe_problems(page.evaluate(AXE_RUN, ["color-contrast", "link-in-text-block"]), "dark")
+    page.evaluate("""() => { document.documentElement.dataset.theme = "light";
+                             document.documentElement.dataset.mode = "light"; }""")
+    problems += [f"image without alt text (or a file name as its alt): {src}"
+                 for src in page.evaluate(IMAGES_WITHOUT_ALT)]
+    return problems
+
+
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(?:frac|sum)(?![A-Za-z])")
 
 
@@ -187,8 +240,8 @@ def colab_expected(page_path: str) -> str:
     m = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?", str(repo.get("url", "")))
     assert m, f"_config.yml: repository.url is not https://github.com/OWNER/REPO: {repo.get('url')!r}"
     name = Path(page_path).stem
-    return (f"{COLAB}github/{m.group(1)}/{m.group(2)}/blob/{repo.get('branch') or 'main'}"
-            f"/notebooks/{name}.ipynb")
+    # the chapter's Colab edition, on the branch the publishing workflow writes
+    return f"{COLAB}github/{m.group(1)}/{m.group(2)}/blob/colab/notebooks/{name}.ipynb"
 
 
 def test_page(page_path, site_url, browser):
@@ -248,6 +301,8 @@ def test_page(page_path, site_url, browser):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shot = SCREENSHOTS / (page_path.removesuffix(".html").replace("/", "_") + ".png")
         page.screenshot(path=str(shot), full_page=True, animations="disabled")
+
+        problems += accessibility(page)
 
         text = page.evaluate(TEXT_WITHOUT_CODE)
         for m in list(RAW_TEX.finditer(text))[:10]:

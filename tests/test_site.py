@@ -5,8 +5,10 @@
   ``_static`` imports or points ``url(...)`` at another host;
 * every asset a page loads from the site itself exists;
 * MathJax is the local copy, ``_static/mathjax/tex-chtml.js``, on every page that has math;
-* every notebook page has a Colab launch link to exactly that notebook on GitHub
-  (owner, repository and branch from ``_config.yml``);
+* every notebook page has a Colab launch link to exactly that notebook's Colab edition on GitHub
+  (owner and repository from ``_config.yml``, the ``colab`` branch the workflow writes), a
+  download-notebook button (the Colab edition, published at ``colab/notebooks/``), a link to its
+  slides and to the book's PDF;
 * the Colab install cell (tagged ``remove-cell``) is on no page;
 * every notebook cell that shows a figure (``plt.show()``) has its figure on the page;
 * every page of ``_toc.yml`` was built.
@@ -54,8 +56,12 @@ def site() -> Path:
     return SITE
 
 
+GENERATED = {"slides", "print"}   # made from the built pages (tools/slides.py, tools/print_book.py)
+
+
 def html_pages() -> list[str]:
-    """Every HTML page of the site, as a path relative to it (posix), but _static/ and _sources/."""
+    """Every HTML page of the site, as a path relative to it (posix), but _static/ and _sources/
+    (the slides and the print page are included: they must not load from another host either)."""
     if not SITE.is_dir():
         return []
     return sorted(
@@ -251,7 +257,8 @@ def test_mathjax_is_local(site):
 
 
 def test_notebook_pages_have_their_colab_link(site):
-    owner, repo, branch = repository()
+    owner, repo, _ = repository()
+    branch = "colab"  # the Colab editions (book/_ext/attnbook_publish.py, the workflow)
     pages = [p for p in html_pages() if p.startswith("notebooks/")]
     assert pages, f"no notebook pages under {site / 'notebooks'}"
     problems = []
@@ -315,10 +322,37 @@ def test_no_stray_pages(site):
     expected = {f"{f}.html" for f in toc_files()} | {"genindex.html", "search.html", "py-modindex.html"}
     stray = []
     for rel in html_pages():
-        if rel in expected:
+        if rel in expected or rel.split("/")[0] in GENERATED:
             continue
         if re.search(r"""<meta[^>]+http-equiv=["']?refresh""", parse(rel)[1][:2000], re.I):
             continue  # a redirect (the root index.html)
         stray.append(rel)
     report(stray, "pages not in _toc.yml (left over from an earlier build? "
                   "delete _build/html and run `make book`)")
+
+
+def test_notebook_pages_have_download_slides_and_pdf_buttons(site):
+    """A chapter page offers its notebook (the Colab edition), its slides and the book's PDF, and
+    each of them is on the site."""
+    pages = [p for p in html_pages() if p.startswith("notebooks/")]
+    assert pages, f"no notebook pages under {site / 'notebooks'}"
+    problems = []
+    for rel in pages:
+        name = Path(rel).stem
+        page, _ = parse(rel)
+        wanted = {"download-notebook button": f"../colab/notebooks/{name}.ipynb",
+                  "slides button": f"../slides/{name}.html",
+                  "book PDF button": "../attnbook.pdf"}
+        for what, href in wanted.items():
+            if href not in page.links:
+                problems.append(f"{rel}: no {what} (a link to {href})")
+            elif not (site / local_target(rel, href)).is_file():
+                problems.append(f"{rel}: its {what} points at {href}, which is not on the site")
+    report(problems, "notebook pages without their download, slides or PDF button")
+
+
+def test_no_page_links_to_unpublished_sources(site):
+    """The site does not publish ``_sources/``: no button may point there."""
+    problems = [f"{rel}: {u}" for rel in html_pages() for u in parse(rel)[0].links
+                if "_sources/" in u and not (site / local_target(rel, u)).exists()]
+    report(problems, "links to files that are not published")

@@ -2,9 +2,10 @@
 """Build the book: execute every notebook and build the site into ``_build/html``.
 
 Runs ``jupyter-book build . -W -n --keep-going`` (any warning fails the build, but every problem is
-reported, not only the first), then summarises what went wrong — which notebook cell failed,
-which cross-reference is broken, which module is missing — with the file and line, and exits
-non-zero. On success it prints where the site is.
+reported, not only the first), then makes the slides (``tools/slides.py``), the Colab editions
+(``tools/colab_edition.py``) and the PDF (``tools/print_book.py``) from the built site. It
+summarises what went wrong — which notebook cell failed, which cross-reference is broken, which
+module is missing — with the file and line, and exits non-zero. On success it prints where the site is.
 """
 
 from __future__ import annotations
@@ -132,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + line, file=sys.stderr)
         print(f"Full log: {log_path}", file=sys.stderr)
         return p.returncode or 1
+    # what is made from the built site: the slides, the Colab editions, the PDF (issue 13)
+    for tool in ("slides.py", "colab_edition.py", "print_book.py"):
+        r = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--book", str(book)], env=env)
+        if r.returncode != 0:
+            print(f"\nThe site is built, but tools/{tool} failed (exit {r.returncode}): see above.",
+                  file=sys.stderr)
+            return r.returncode
+    minutes = (time.time() - START) / 60
     index = book / "_build" / "html" / "index.html"
     print(f"\nThe book is built ({minutes:.1f} min): {index}\n  open it, or serve it: "
           f"python -m http.server -d {index.parent}")
