@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attnbook.attention import attend
 from attnbook.data.text import pad_documents
@@ -16,6 +17,7 @@ from attnbook.han import (
     ContextAttention,
     context_attention,
     pool,
+    reverse_padded,
 )
 
 
@@ -65,6 +67,29 @@ def test_context_attention_fully_masked_row_is_zero():
                                torch.tensor([[True, False, False], [False, False, False]]))
     assert torch.equal(w[1], torch.zeros(3)) and torch.equal(out[1], torch.zeros(5))
     assert w[0, 0] == 1.0
+
+
+def test_reverse_padded():
+    x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0], [0, 0, 0, 0]])
+    got = reverse_padded(x, torch.tensor([3, 2, 0]))
+    assert torch.equal(got, torch.tensor([[3, 2, 1, 0], [5, 4, 0, 0], [0, 0, 0, 0]]))
+    assert torch.equal(reverse_padded(got, torch.tensor([3, 2, 0])), x)
+
+
+def test_encoder_equals_packed_bidirectional_gru():
+    """The fast path (two GRUs on padded rows) gives the numbers of torch's packed BiGRU."""
+    torch.manual_seed(0)
+    ref = torch.nn.GRU(3, 4, batch_first=True, bidirectional=True)
+    enc = BiGRUEncoder(3, 4).load_torch(ref)
+    x = torch.randn(4, 6, 3)
+    lengths = torch.tensor([6, 2, 4, 1])
+    mask = torch.arange(6).unsqueeze(0) < lengths.unsqueeze(1)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, h_n = ref(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=6)
+    states, final = enc(x, mask)
+    torch.testing.assert_close(states, out)
+    torch.testing.assert_close(final, torch.cat([h_n[0], h_n[1]], dim=-1))
 
 
 def test_encoder_ignores_padding_and_empty_rows():

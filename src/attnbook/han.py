@@ -23,7 +23,7 @@ bidirectional GRU and pooled with a word context vector into a sentence vector; 
 vectors are read by a sentence-level bidirectional GRU and pooled with a sentence context vector
 into the document vector, which a linear layer classifies (:class:`HAN`).
 
-Padding: recurrent networks here read only the real tokens (packed sequences), and padded words
+Padding: recurrent networks here read only the real tokens (:class:`BiGRUEncoder`), and padded words
 and padded sentences get an attention weight of exactly 0 (``masked_softmax``), so a document's
 prediction does not depend on how much padding its batch adds (tested).
 
@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attnbook.attention import masked_softmax
 
 __all__ = [
     "context_attention",
     "ContextAttention",
+    "reverse_padded",
     "BiGRUEncoder",
     "POOLINGS",
     "pool",
@@ -144,10 +144,24 @@ class ContextAttention(nn.Module):
         return f"ContextAttention({self.input_dim}, attn_dim={self.attn_dim})"
 
 
-class BiGRUEncoder(nn.Module):
-    """A bidirectional GRU that reads only the real positions of each sequence (packed).
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse the first ``lengths[b]`` positions of each row of ``x (B, L, ...)``; padding stays
+    at the end: ``[a, b, c, pad] -> [c, b, a, pad]``. Its own inverse."""
+    b, length = x.shape[:2]
+    pos = torch.arange(length, device=x.device).unsqueeze(0)  # (1, L)
+    idx = torch.where(pos < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - pos, pos)  # (B, L)
+    idx = idx.view(b, length, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, idx)
 
-    Rows of length 0 (padded sentences) are not run at all: their states and final state are 0.
+
+class BiGRUEncoder(nn.Module):
+    """A bidirectional GRU that reads only the real positions of each sequence.
+
+    Two one-directional ``torch.nn.GRU``: the forward one reads the padded batch as it is (padding
+    sits at the end of each row, so it never reaches a real position's state); the backward one
+    reads each row reversed *within its length* (:func:`reverse_padded`), so it also starts at a
+    real word. This gives the same numbers as a packed bidirectional GRU (tested) and is several
+    times faster on a CPU, where packed sequences are processed step by step.
 
     Args:
         input_dim: F, width of an input vector.
@@ -155,33 +169,41 @@ class BiGRUEncoder(nn.Module):
 
     Shapes:
         x ``(B, L, F)``, mask ``(B, L)`` (``True`` at real positions, a prefix of each row) ->
-        ``(states (B, L, 2H), final (B, 2H))``, ``final`` = [last forward state; first backward
-        state], zero at padded positions.
+        ``(states (B, L, 2H), final (B, 2H))``: ``states[b, t] = [forward; backward]`` state at
+        position t, zero at padded positions; ``final`` = [forward state at the last real position;
+        backward state at the first], zero for a row without real positions.
     """
 
     def __init__(self, input_dim: int, hidden_size: int) -> None:
         super().__init__()
         self.input_dim, self.hidden_size = input_dim, hidden_size
-        self.rnn = nn.GRU(input_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.forward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
+        self.backward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
+
+    def load_torch(self, module: nn.GRU) -> BiGRUEncoder:
+        """Copy the weights of a one-layer bidirectional ``torch.nn.GRU`` (for the tests)."""
+        if not (module.bidirectional and module.num_layers == 1 and module.batch_first):
+            raise ValueError("expected a one-layer, batch-first, bidirectional torch.nn.GRU")
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(self.forward_rnn, f"{name}_l0").copy_(getattr(module, f"{name}_l0"))
+                getattr(self.backward_rnn, f"{name}_l0").copy_(getattr(module, f"{name}_l0_reverse"))
+        return self
 
     def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         if x.dim() != 3 or x.shape[-1] != self.input_dim:
             raise ValueError(f"{self!r} expects x of shape (B, L, {self.input_dim}), got {tuple(x.shape)}")
         _check_states_mask(x, mask, repr(self))
-        b, length, _ = x.shape
+        b = x.shape[0]
         lengths = mask.sum(-1)  # (B,)
-        states = x.new_zeros(b, length, 2 * self.hidden_size)  # (B, L, 2H)
-        final = x.new_zeros(b, 2 * self.hidden_size)  # (B, 2H)
-        real = (lengths > 0).nonzero().squeeze(-1)  # rows with at least one position
-        if real.numel() == 0:
-            return states, final
-        packed = pack_padded_sequence(
-            x[real], lengths[real].cpu(), batch_first=True, enforce_sorted=False
-        )
-        out, h_n = self.rnn(packed)  # h_n (2, B', H)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=length)  # (B', L, 2H)
-        states = states.index_copy(0, real, out)
-        final = final.index_copy(0, real, torch.cat([h_n[0], h_n[1]], dim=-1))
+        fwd, _ = self.forward_rnn(x)  # (B, L, H): padding only follows the real positions
+        bwd, _ = self.backward_rnn(reverse_padded(x, lengths))  # (B, L, H), reversed order
+        bwd = reverse_padded(bwd, lengths)  # back to reading order
+        states = torch.cat([fwd, bwd], dim=-1) * mask.unsqueeze(-1)  # (B, L, 2H), 0 at padding
+        last = (lengths - 1).clamp(min=0)  # (B,)
+        rows = torch.arange(b, device=x.device)
+        final = torch.cat([fwd[rows, last], bwd[:, 0]], dim=-1)  # (B, 2H)
+        final = final * (lengths > 0).unsqueeze(-1)
         return states, final
 
     def extra_repr(self) -> str:
@@ -362,13 +384,18 @@ class HAN(nn.Module):
         b, s, length = ids.shape
         # padded sentences take no part at the word level either
         word_mask = word_mask & sentence_mask.unsqueeze(-1)  # (B, S, L)
-        # 1) word level: every sentence of every document is one sequence
-        flat_ids, flat_mask = ids.reshape(b * s, length), word_mask.reshape(b * s, length)
-        x = self.dropout(self.embed(flat_ids))  # (B*S, L, E)
-        word_states, _ = self.word_encoder(x, flat_mask)  # (B*S, L, 2Hw)
-        sentences, word_w = context_attention(
-            self.word_attention.keys(word_states), word_states, self.word_attention.context, flat_mask
-        )  # (B*S, 2Hw), (B*S, L)
+        # 1) word level: every real sentence of every document is one sequence (N of them)
+        real = sentence_mask.reshape(b * s).nonzero().squeeze(-1)  # (N,) indices into B*S
+        sent_ids = ids.reshape(b * s, length)[real]  # (N, L)
+        sent_mask = word_mask.reshape(b * s, length)[real]  # (N, L)
+        x = self.dropout(self.embed(sent_ids))  # (N, L, E)
+        word_states, _ = self.word_encoder(x, sent_mask)  # (N, L, 2Hw)
+        vectors, w = context_attention(
+            self.word_attention.keys(word_states), word_states, self.word_attention.context, sent_mask
+        )  # (N, 2Hw), (N, L)
+        # scatter back: padded sentences get a zero vector and zero word weights
+        sentences = vectors.new_zeros(b * s, vectors.shape[-1]).index_copy(0, real, vectors)
+        word_w = w.new_zeros(b * s, length).index_copy(0, real, w)
         sentences = self.dropout(sentences.reshape(b, s, -1))  # (B, S, 2Hw)
         # 2) sentence level
         sentence_states, _ = self.sentence_encoder(sentences, sentence_mask)  # (B, S, 2Hs)
