@@ -18,6 +18,12 @@ One concept per module, named as the book names it:
 - :mod:`attnbook.plot` -- attention heatmaps and other figures shared by chapters.
 - :mod:`attnbook.results` -- headline numbers recorded by notebooks; the book's results page is
   generated from them.
+- :mod:`attnbook.timing` -- interleaved timings of our Transformer pieces against torch's
+  (chapter "Self-attention").
+- :mod:`attnbook.transformer` -- multi-head attention, positional encodings, masks, encoder and
+  decoder layers (post-LN, pre-LN), the encoder--decoder Transformer, the Noam schedule, label
+  smoothing (chapters "Self-attention" and "The Transformer").
+- :mod:`attnbook.transformer_diagrams` -- the multi-head attention and encoder-block diagrams.
 - :mod:`attnbook.utils` -- seeding, device selection, progress bars.
 
 Shape letters used everywhere (batch-first): B batch, S source length, T target length, L sequence
