@@ -190,6 +190,20 @@ def test_readable_path_equals_fast_path_forward_and_backward(mask_kind):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_attention_dropout_acts_in_training_only(fast):
+    torch.manual_seed(15)
+    m = MultiHeadAttention(D, H, dropout=0.5, fast=fast)
+    x = torch.randn(B, S, D, generator=_gen(15))
+    mask = key_padding_mask(_src_mask())
+    m.eval()
+    a, b = m(x, x, x, mask)[0], m(x, x, x, mask)[0]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+    m.train()
+    c = m(x, x, x, mask)[0]
+    assert torch.isfinite(c).all() and not torch.allclose(a, c)
+
+
 def test_one_head_with_identity_weights_is_attend():
     """The hand-checkable toy of chapter 40: W^Q = W^K = W^V = W^O = I gives attend(X, X, X)."""
     m = MultiHeadAttention(4, 1, bias=False)
@@ -355,13 +369,14 @@ def test_masks():
 # ------------------------------------------------------------------------------ whole model
 
 
-def _pad_batch_model(seed=11):
+def _pad_batch_model(seed=11, **kw):
     torch.manual_seed(seed)
-    return Transformer(12, 9, d_model=D, heads=H, layers=2, dropout=0.0).eval()
+    return Transformer(12, 9, d_model=D, heads=H, layers=2, dropout=0.0, **kw).eval()
 
 
-def test_padding_does_not_change_the_result():
-    m = _pad_batch_model()
+@pytest.mark.parametrize("kw", [{}, {"norm_first": True}, {"positional": "learned"}, {"fast": False}])
+def test_padding_does_not_change_the_result(kw):
+    m = _pad_batch_model(**kw)
     src = torch.tensor([[4, 5, 6, 7], [8, 9, 0, 0]])
     tgt = torch.tensor([[2, 4, 5], [2, 6, 7]])
     logits = m(src, src != 0, tgt)
@@ -461,3 +476,40 @@ def test_label_smoothed_loss():
     keep = y != 0
     manual = -((1 - eps) * logp[keep, y[keep]] + eps / V * logp[keep].sum(-1)).mean()
     torch.testing.assert_close(label_smoothed_loss(m, batch, eps), manual)
+
+
+# ------------------------------------------------------------------- timing and diagrams
+
+
+def test_transformer_benchmark_runs_and_reports_ratios():
+    from attnbook.timing import time_interleaved, transformer_benchmark
+
+    r = transformer_benchmark(batch=2, length=4, d_model=8, heads=2, n=1, repeats=1, warmup=0,
+                              clock="cpu")
+    for what in ("mha", "layer"):
+        for path in ("fast", "readable"):
+            assert r[f"{what}_{path}/torch"] == pytest.approx(r[f"{what}_{path}"] / r[f"{what}_torch"])
+    calls = []
+    t = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                         n=2, repeats=2, warmup=1)
+    assert set(t) == {"a", "b"} and calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # interleaved
+    with pytest.raises(ValueError, match="clock"):
+        time_interleaved({}, clock="sundial")
+
+
+def test_diagrams_state_the_size_of_w_o():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from attnbook import transformer_diagrams
+
+    ax = transformer_diagrams.multihead_attention(heads=2)
+    texts = [t.get_text() for t in ax.texts]
+    assert any(r"$(H d_v) \times D$" in t for t in texts)
+    for norm_first, first in ((False, "Multi-head\nself-attention"), (True, "LayerNorm")):
+        ax = transformer_diagrams.encoder_block(norm_first=norm_first)
+        labels = [t.get_text() for t in ax.texts]
+        assert labels[1] == first  # after the input box: attention first (post-LN) or LN (pre-LN)
+    plt.close("all")
