@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -147,36 +147,52 @@ def _pdf_button(context) -> dict:
 
 
 # -------------------------------------------------------------------------- slides table
+def _chapter_title(notebook: Path) -> str:
+    """The first heading of a notebook (the pages may not have been read yet)."""
+    try:
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "markdown":
+                m = re.search(r"(?m)^#\s+(.+)$", "".join(cell["source"]))
+                if m:
+                    return m.group(1).strip()
+    except (OSError, ValueError, KeyError):
+        pass
+    return notebook.stem
+
+
 class SlidesDirective(SphinxDirective):
-    """A list of every chapter's slides, in the order of the table of contents."""
+    """A list of every chapter's slides, in the order of the table of contents, and the PDF."""
 
     has_content = False
 
     def run(self):
-        chapters = [d for d in self.env.found_docs if _is_chapter(d)]
-        toc = getattr(self.env, "external_site_map", None)
-        if toc is not None:
-            order = list(toc)
-            chapters.sort(key=lambda d: order.index(d) if d in order else len(order))
-        else:
-            chapters.sort()
+        toc = Path(self.env.srcdir) / "_toc.yml"
+        listed = re.findall(r"(?m)^\s*-?\s*file:\s*(notebooks/[\w.-]+?)(?:\.ipynb)?\s*$",
+                            toc.read_text(encoding="utf-8")) if toc.is_file() else []
+        chapters = [d for d in listed if d in self.env.found_docs]
         here = PurePosixPath(self.env.docname).parent
         up = "../" * len(here.parts)
+        pdf = nodes.paragraph()
+        pdf += nodes.Text("The whole book, for printing: ")
+        link = nodes.reference("", "", internal=True, refuri=f"{up}{PDF}")
+        link += nodes.Text(PDF)
+        pdf += link
         items = nodes.bullet_list()
         for doc in chapters:
             item = nodes.list_item()
             para = nodes.paragraph()
             ref = nodes.reference("", "", internal=True, refuri=f"{up}{SLIDES_DIR}/"
                                   f"{PurePosixPath(doc).name}.html")
-            ref += nodes.Text(f"slides: {PurePosixPath(doc).name}")
+            ref += nodes.Text(_chapter_title(Path(self.env.srcdir) / f"{doc}.ipynb"))
             para += ref
-            para += nodes.Text(" — ")
+            para += nodes.Text(" (")
             xref = nodes.reference("", "", internal=True, refuri=f"{up}{doc}.html")
-            xref += nodes.Text("chapter")
+            xref += nodes.Text("the chapter")
             para += xref
+            para += nodes.Text(")")
             item += para
             items += item
-        return [items]
+        return [items, pdf]
 
 
 # -------------------------------------------------------------------------- Korean search
