@@ -4,7 +4,7 @@ Unit tests (no build needed): headings start slides, solutions and ``notes`` cel
 notes, optional slide tags are respected, the book hides speaker notes, the pinned reveal.js
 version is the Makefile's. Browser tests (``make book`` first): every chapter of ``_toc.yml`` has a
 deck that opens with no request leaving the machine, no console error, its math typeset, its
-figures loaded and speaker notes present; screenshots of a few slides are saved as
+figures loaded, speaker notes present and no serious or critical axe-core violation; screenshots of a few slides are saved as
 ``_build/screenshots/slides_<chapter>_<n>.png``.
 """
 
@@ -137,6 +137,8 @@ def test_the_book_hides_speaker_notes_cells():
 
 # -------------------------------------------------------------------------------- browser
 from test_browser import (  # noqa: E402  (the same server and Chromium as the site's tests)
+    AXE,
+    AXE_RUN,
     SCREENSHOTS,
     SITE,
     TIMEOUT_MS,
@@ -214,6 +216,10 @@ def test_deck(chapter, site_url, browser):  # noqa: F811 -- fixtures imported ab
         problems += [f"raw markup on a slide: {t}" for t in state["rawTex"]]
         if "Exercise" in source and not state["notes"]:
             problems.append("exercises but no speaker notes (their solutions)")
+        # accessibility of the title slide (the others are hidden until shown): axe-core
+        page.add_script_tag(path=str(AXE))
+        problems += [f"axe: {v['impact']} {v['id']} ({v['help']}): " + "; ".join(v["nodes"])
+                     for v in page.evaluate(AXE_RUN, None)]
         # screenshots: the title slide, the first slide with math after it, the first with a figure
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         wanted = [0]
