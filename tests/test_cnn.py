@@ -13,7 +13,10 @@ from attnbook.cnn import (
     collate,
     conv_features,
     conv_windows,
+    draw_textcnn,
     encode,
+    fit_classifier,
+    length_buckets,
     max_norm_,
     max_over_time,
     predict,
@@ -189,3 +192,33 @@ def test_pooled_feature_depends_on_exactly_k_consecutive_tokens(k):
     t = where.item()
     assert seen == [i for i in range(t - k + 1, t + 1) if 0 <= i < 10]
     assert len(seen) == k or t < k - 1 or t > 9  # a window at an edge sees fewer real tokens
+
+
+def test_length_buckets_partition_and_group_similar_lengths():
+    lengths = torch.tensor([5, 1, 9, 2, 8, 1, 5, 3, 7, 2])
+    batches = length_buckets(lengths, 3, seed=0, jitter=0.0)
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    spreads = [int(lengths[b].max() - lengths[b].min()) for b in batches]
+    assert max(spreads) <= 3
+
+
+def test_fit_classifier_keeps_max_norm_and_learns():
+    torch.manual_seed(0)
+    seqs = [[4, 5], [6, 7, 8], [4, 4, 5], [7, 8], [5], [8, 6]] * 5
+    labels = [0, 1, 0, 1, 0, 1] * 5
+    m = TextCNN(10, 2, embed_dim=6, n_maps=4, widths=(1, 2))
+    hist = fit_classifier(m, seqs, labels, dev=(seqs, labels), epochs=15, lr=0.05, batch_size=4,
+                          show_progress=False)
+    assert hist.best_score == 1.0
+    assert (m.out.weight.norm(dim=1) <= 3.0 + 1e-5).all()
+
+
+def test_textcnn_draws():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    draw_textcnn(ax)
+    plt.close(fig)

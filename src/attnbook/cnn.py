@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnbook.data.text import Vocab, pad_batch
+from attnbook.train import History, fit
 
 __all__ = [
     "conv_windows",
@@ -57,8 +58,11 @@ __all__ = [
     "add_max_norm",
     "encode",
     "collate",
+    "length_buckets",
+    "fit_classifier",
     "predict",
     "accuracy",
+    "draw_textcnn",
 ]
 
 
@@ -251,7 +255,11 @@ class TextCNN(nn.Module):
             self.embed = nn.Embedding.from_pretrained(embeddings.float(), freeze=freeze,
                                                       padding_idx=padding_idx)
         else:
+            # Kim's random vectors: uniform in [-0.25, 0.25] (his code; the padding row stays 0)
             self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+            with torch.no_grad():
+                self.embed.weight.uniform_(-0.25, 0.25)
+                self.embed.weight[padding_idx].zero_()
         self.widths, self.n_maps, self.embed_dim = tuple(widths), n_maps, embed_dim
         self.convs = nn.ModuleList(ConvMaxPool(embed_dim, n_maps, k, readable) for k in self.widths)
         self.dropout = nn.Dropout(dropout)
@@ -359,6 +367,72 @@ def collate(examples: Sequence[tuple[Sequence[int], int]], pad_id: int = 0) -> t
     return ids, mask, labels
 
 
+def length_buckets(lengths: Tensor, batch_size: int, seed: int = 0, jitter: float = 2.0) -> list[Tensor]:
+    """Batches of sentences of similar length, so that little time goes into padding.
+
+    The indices are sorted by ``length + uniform(0, jitter)`` noise (so equal lengths are mixed
+    at random) and cut into batches of ``batch_size``; the batches come in a random order.
+
+    Returns:
+        a list of int64 index tensors that partition ``range(len(lengths))``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    g = torch.Generator().manual_seed(seed)
+    order = torch.argsort(lengths.float() + jitter * torch.rand(len(lengths), generator=g))
+    batches = list(order.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
+
+def fit_classifier(
+    model: nn.Module,
+    seqs: Sequence[Sequence[int]],
+    labels: Sequence[int],
+    dev: tuple[Sequence[Sequence[int]], Sequence[int]] | None = None,
+    epochs: int = 3,
+    lr: float = 3e-3,
+    batch_size: int = 50,
+    max_norm: float | None = 3.0,
+    patience: int | None = None,
+    seed: int = 0,
+    pad_id: int = 0,
+    desc: str = "epochs",
+    show_progress: bool = True,
+) -> History:
+    """Train a ``model(tokens, mask) -> logits`` classifier with :func:`attnbook.train.fit`.
+
+    Kim's protocol, with the choices of this book: mini-batches of ``batch_size`` (50 as Kim) cut
+    by :func:`length_buckets` once (``fit`` shuffles their order every epoch), Adam at ``lr``
+    (Kim: Adadelta), the max-norm constraint on ``model.out.weight`` after every step (None: none),
+    no gradient clipping, early stopping on the accuracy on ``dev`` (the best epoch's weights are
+    restored).
+
+    Returns:
+        the :class:`attnbook.train.History`.
+    """
+    if len(seqs) != len(labels):
+        raise ValueError(f"{len(seqs)} sequences but {len(labels)} labels")
+    device = next(model.parameters()).device
+    ids, lengths, mask = pad_batch(seqs, pad_id=pad_id)  # (N, L), (N,), (N, L): padded once
+    y = torch.as_tensor(list(labels), dtype=torch.long)
+    batches = length_buckets(lengths, batch_size, seed=seed)
+
+    def collate_bucket(chosen: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        idx = chosen[0]  # fit hands over a list of one bucket
+        width = max(int(lengths[idx].max()), 1)
+        return ids[idx, :width].to(device), mask[idx, :width].to(device), y[idx].to(device)
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if max_norm is not None:
+        add_max_norm(opt, model.out.weight, max_norm)
+    evaluate = None if dev is None else (lambda m: accuracy(m, dev[0], dev[1], pad_id=pad_id))
+    return fit(
+        model, batches, collate_bucket, lambda m, b: F.cross_entropy(m(b[0], b[1]), b[2]),
+        epochs=epochs, batch_size=1, optimizer=opt, evaluate=evaluate, patience=patience,
+        max_grad_norm=None, seed=seed, show_progress=show_progress, desc=desc,
+    )
+
+
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -367,16 +441,21 @@ def predict(
     pad_id: int = 0,
     device: torch.device | str | None = None,
 ) -> Tensor:
-    """Predicted class ids ``(N,)`` (on the CPU) of ``model(tokens, mask)`` in eval mode."""
+    """Predicted class ids ``(N,)`` (on the CPU) of ``model(tokens, mask)`` in eval mode.
+
+    Sentences are batched by length (less padding) and the predictions put back in input order.
+    """
     was_training = model.training
     model.eval()
     device = device or next(model.parameters()).device
-    out = []
-    for i in range(0, len(seqs), batch_size):
-        ids, _, mask = pad_batch(seqs[i : i + batch_size], pad_id=pad_id)
-        out.append(model(ids.to(device), mask.to(device)).argmax(-1).cpu())
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    pred = torch.zeros(len(seqs), dtype=torch.long)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        ids, _, mask = pad_batch([seqs[i] for i in idx], pad_id=pad_id)
+        pred[idx] = model(ids.to(device), mask.to(device)).argmax(-1).cpu()
     model.train(was_training)
-    return torch.cat(out) if out else torch.zeros(0, dtype=torch.long)
+    return pred
 
 
 def accuracy(model: nn.Module, seqs: Sequence[Sequence[int]], labels: Sequence[int], **kwargs) -> float:
@@ -385,3 +464,52 @@ def accuracy(model: nn.Module, seqs: Sequence[Sequence[int]], labels: Sequence[i
         raise ValueError(f"{len(seqs)} sequences but {len(labels)} labels")
     pred = predict(model, seqs, **kwargs)
     return (pred == torch.as_tensor(list(labels))).float().mean().item()
+
+
+def draw_textcnn(ax, words: Sequence[str] = ("the", "film", "is", "not", "bad", "at", "all"),
+                 widths: Sequence[int] = (3, 4, 5), embed_dim: int = 5, n_maps: int = 2):
+    """Draw TextCNN (the chapter's diagram): the sentence matrix, one window per width, the
+    feature maps, max-over-time pooling, the concatenated features and the softmax layer."""
+    from matplotlib.patches import Rectangle
+
+    colors = ["tab:red", "tab:green", "tab:blue", "tab:purple", "tab:orange"]
+    L = len(words)
+    # the sentence matrix: one row per word, embed_dim cells
+    for r, w in enumerate(words):
+        y = L - 1 - r
+        ax.text(-0.3, y + 0.5, w, ha="right", va="center", fontsize=9)
+        for c in range(embed_dim):
+            ax.add_patch(Rectangle((c * 0.5, y), 0.5, 1, fc="whitesmoke", ec="gray", lw=0.5))
+    ax.text(embed_dim * 0.25, L + 0.4, "L x D sentence matrix", ha="center", fontsize=8)
+    x_maps, x_pool, x_out = 5.0, 8.5, 10.5
+    row = 0
+    for i, k in enumerate(widths):
+        col = colors[i % len(colors)]
+        top = L - i  # an example window of k words starting at word i
+        ax.add_patch(Rectangle((-0.05, top - k), embed_dim * 0.5 + 0.1, k, fc="none", ec=col, lw=2))
+        n_win = L + k - 1
+        for m in range(n_maps):
+            x0 = x_maps + (i * n_maps + m) * 0.45
+            for t in range(n_win):
+                ax.add_patch(Rectangle((x0, L - (t + 1) * L / n_win), 0.35, L / n_win,
+                                       fc=col, alpha=0.15 + 0.5 * ((t * 7 + m * 3) % 5 == 0), ec="none"))
+            # max-over-time: one cell per map
+            ax.add_patch(Rectangle((x_pool, L - 1 - row * 0.55), 0.5, 0.5, fc=col, alpha=0.8, ec="k", lw=0.5))
+            ax.annotate("", xy=(x_pool, L - 0.75 - row * 0.55), xytext=(x0 + 0.35, L / 2),
+                        arrowprops=dict(arrowstyle="-", color=col, lw=0.5, alpha=0.5))
+            row += 1
+        ax.annotate("", xy=(x_maps + i * n_maps * 0.45, L - 0.2), xytext=(embed_dim * 0.5 + 0.1, top - k / 2),
+                    arrowprops=dict(arrowstyle="->", color=col, lw=1))
+        ax.text(x_maps + (i * n_maps + 0.5) * 0.45, L + 0.4, f"k={k}", ha="center", fontsize=8, color=col)
+    ax.text(x_maps + 1.3, -0.8, "feature maps\n(one per filter)", ha="center", fontsize=8)
+    ax.text(x_pool + 0.25, -0.8, "max over\ntime", ha="center", fontsize=8)
+    for c in range(2):
+        ax.add_patch(Rectangle((x_out, L / 2 - 1 + c * 1.2), 0.5, 0.5, fc="gold", ec="k", lw=0.5))
+    ax.annotate("", xy=(x_out, L / 2), xytext=(x_pool + 0.5, L / 2),
+                arrowprops=dict(arrowstyle="->", lw=1))
+    ax.text(x_out + 0.25, -0.8, "dropout,\nsoftmax", ha="center", fontsize=8)
+    ax.set_xlim(-2.2, x_out + 1.2)
+    ax.set_ylim(-1.6, L + 1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
