@@ -13,6 +13,7 @@ from attnbook.limits import (
     band_mask,
     copy_task,
     depends_on,
+    depends_on_source,
     draw_receptive_fields,
     layers_to_connect,
     local_attend,
@@ -62,10 +63,10 @@ def test_self_attention_fast_equals_readable_and_shape_errors():
 
 def test_path_lengths_are_exact():
     torch.manual_seed(0)
-    x = torch.randn(1, 10, 4)
+    x = torch.randn(1, 13, 4)
     L = x.shape[1]
     # contiguous convolutions of width 3 reach one more position per layer
-    conv = layers_to_connect(lambda d: ConvStack(4, d, k=3, activation="tanh"), x, max_depth=9)
+    conv = layers_to_connect(lambda d: ConvStack(4, d, k=3, activation="tanh"), x, max_depth=12)
     assert conv[1:] == [delta for delta in range(1, L)]
     # dilated 1, 2, 4, ...: the reach doubles per layer
     dil = layers_to_connect(lambda d: ConvStack(4, d, k=3, dilated=True, activation="tanh"), x, 4)
@@ -78,6 +79,15 @@ def test_path_lengths_are_exact():
         lambda d: torch.nn.Sequential(*[SelfAttention(4, radius=2) for _ in range(d)]), x, 10
     )
     assert win[1:] == [math.ceil(delta / 2) for delta in range(1, L)]
+
+
+def test_depends_on_source_is_a_column_of_depends_on():
+    torch.manual_seed(0)
+    x = torch.randn(1, 9, 3)
+    for model in (ConvStack(3, 2, k=3, activation="tanh"), SelfAttention(3, radius=2)):
+        full = depends_on(model, x)
+        for j in (0, 4):
+            assert torch.equal(depends_on_source(model, x, j), full[:, j])
 
 
 def test_depends_on_and_receptive_radius():

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -51,6 +52,7 @@ __all__ = [
     "SelfAttention",
     "ConvStack",
     "depends_on",
+    "depends_on_source",
     "layers_to_connect",
     "recurrent_cuts",
     "time_interleaved",
@@ -200,6 +202,28 @@ def depends_on(model: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     return torch.stack(rows)  # (L, L)
 
 
+def depends_on_source(model: Callable[[Tensor], Tensor], x: Tensor, source: int) -> Tensor:
+    r"""``(L,)`` bool: entry i is ``True`` iff :math:`\partial y_i / \partial x_{source} \ne 0`.
+
+    One forward-mode pass (``torch.autograd.forward_ad``) with a random tangent at position ``source`` only:
+    the output's tangent at position i is :math:`\sum_d (\partial y_i / \partial x_{source,d})
+    v_d`, non-zero exactly where the gradient is (up to a cancellation of probability zero).
+    The column ``source`` of :func:`depends_on`, in one pass instead of L.
+    """
+    if x.dim() != 3 or x.shape[0] != 1:
+        raise ValueError(f"expected one example x of shape (1, L, D), got {tuple(x.shape)}")
+    if not 0 <= source < x.shape[1]:
+        raise ValueError(f"source must be in [0, {x.shape[1]}), got {source}")
+    tangent = torch.zeros_like(x)
+    tangent[0, source] = torch.randn(x.shape[-1], generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings(), torch.autograd.forward_ad.dual_level():
+        # torch loads its forward-mode rules with torch.jit.script, which warns on first use
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=DeprecationWarning)
+        y = model(torch.autograd.forward_ad.make_dual(x.detach(), tangent))
+        out = torch.autograd.forward_ad.unpack_dual(y).tangent  # (1, L, D')
+    return out[0].abs().sum(-1) > 0  # (L,)
+
+
 def layers_to_connect(
     make_stack: Callable[[int], Callable[[Tensor], Tensor]],
     x: Tensor,
@@ -222,7 +246,7 @@ def layers_to_connect(
     L = x.shape[1]
     found: list[int | None] = [None] * (L - source)
     for depth in range(1, max_depth + 1):
-        dep = depends_on(make_stack(depth), x)[:, source]  # (L,): does y_i depend on x_source?
+        dep = depends_on_source(make_stack(depth), x, source)  # (L,): y_i depends on x_source?
         for delta in range(L - source):
             if found[delta] is None and bool(dep[source + delta]):
                 found[delta] = depth
