@@ -92,6 +92,23 @@ def test_encoder_equals_packed_bidirectional_gru():
     torch.testing.assert_close(final, torch.cat([h_n[0], h_n[1]], dim=-1))
 
 
+def test_encoder_buckets_give_the_same_numbers():
+    torch.manual_seed(0)
+    one = BiGRUEncoder(3, 4)
+    four = BiGRUEncoder(3, 4, buckets=4)
+    four.load_state_dict(one.state_dict())
+    x = torch.randn(11, 7, 3)
+    mask = torch.arange(7).unsqueeze(0) < torch.tensor([7, 0, 3, 1, 5, 2, 7, 4, 0, 6, 2]).unsqueeze(1)
+    s1, f1 = one(x, mask)
+    s4, f4 = four(x, mask)
+    torch.testing.assert_close(s4, s1)
+    torch.testing.assert_close(f4, f1)
+    g1 = torch.autograd.grad(s1.sum() + f1.sum(), list(one.parameters()))
+    g4 = torch.autograd.grad(s4.sum() + f4.sum(), list(four.parameters()))
+    for a, b in zip(g1, g4, strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_encoder_ignores_padding_and_empty_rows():
     torch.manual_seed(0)
     enc = BiGRUEncoder(3, 4)

@@ -35,6 +35,7 @@ documents, S sentences, L words -- with ``word_mask (B, S, L)`` and ``sentence_m
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnbook.attention import masked_softmax
@@ -166,6 +167,9 @@ class BiGRUEncoder(nn.Module):
     Args:
         input_dim: F, width of an input vector.
         hidden_size: H per direction; the states are ``2H`` wide.
+        buckets: sort the rows by length and run them in this many groups, each padded only to
+            its own longest row (a speed-up for batches of very different lengths, such as all
+            the sentences of a batch of documents; the numbers do not change).
 
     Shapes:
         x ``(B, L, F)``, mask ``(B, L)`` (``True`` at real positions, a prefix of each row) ->
@@ -174,9 +178,9 @@ class BiGRUEncoder(nn.Module):
         backward state at the first], zero for a row without real positions.
     """
 
-    def __init__(self, input_dim: int, hidden_size: int) -> None:
+    def __init__(self, input_dim: int, hidden_size: int, buckets: int = 1) -> None:
         super().__init__()
-        self.input_dim, self.hidden_size = input_dim, hidden_size
+        self.input_dim, self.hidden_size, self.buckets = input_dim, hidden_size, buckets
         self.forward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
         self.backward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
 
@@ -194,6 +198,25 @@ class BiGRUEncoder(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.input_dim:
             raise ValueError(f"{self!r} expects x of shape (B, L, {self.input_dim}), got {tuple(x.shape)}")
         _check_states_mask(x, mask, repr(self))
+        b, length, _ = x.shape
+        if self.buckets <= 1 or b < 2 * self.buckets:
+            return self._run(x, mask)
+        # Sort the rows by length and cut them into buckets, each trimmed to its own longest row:
+        # the GRUs then spend little time on padding. Same numbers as one call (tested).
+        lengths = mask.sum(-1)  # (B,)
+        order = lengths.argsort()
+        states = x.new_zeros(b, length, 2 * self.hidden_size)
+        final = x.new_zeros(b, 2 * self.hidden_size)
+        for rows in order.chunk(self.buckets):
+            n = int(lengths[rows].max())
+            if n == 0:
+                continue
+            s, f = self._run(x[rows, :n], mask[rows, :n])
+            states = states.index_copy(0, rows, F.pad(s, (0, 0, 0, length - n)))
+            final = final.index_copy(0, rows, f)
+        return states, final
+
+    def _run(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         b = x.shape[0]
         lengths = mask.sum(-1)  # (B,)
         fwd, _ = self.forward_rnn(x)  # (B, L, H): padding only follows the real positions
@@ -207,7 +230,7 @@ class BiGRUEncoder(nn.Module):
         return states, final
 
     def extra_repr(self) -> str:
-        return f"{self.input_dim}, {self.hidden_size}, bidirectional=True"
+        return f"{self.input_dim}, {self.hidden_size}, bidirectional=True, buckets={self.buckets}"
 
 
 POOLINGS = ("attention", "mean", "max", "last")
@@ -330,6 +353,8 @@ class HAN(nn.Module):
             sentence_hidden``).
         dropout: dropout on the embeddings, the sentence vectors and the document vector.
         pad_id: the padding id.
+        word_buckets: the word GRU runs the sentences of a batch in this many groups of similar
+            length (:class:`BiGRUEncoder`); a speed-up only.
 
     Shapes:
         ids ``(B, S, L)`` int64, word_mask ``(B, S, L)`` bool, sentence_mask ``(B, S)`` bool
@@ -350,10 +375,11 @@ class HAN(nn.Module):
         sentence_hidden: int = 32,
         dropout: float = 0.0,
         pad_id: int = 0,
+        word_buckets: int = 4,
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
-        self.word_encoder = BiGRUEncoder(embed_dim, word_hidden)
+        self.word_encoder = BiGRUEncoder(embed_dim, word_hidden, buckets=word_buckets)
         self.word_attention = ContextAttention(2 * word_hidden)
         self.sentence_encoder = BiGRUEncoder(2 * word_hidden, sentence_hidden)
         self.sentence_attention = ContextAttention(2 * sentence_hidden)
