@@ -189,6 +189,8 @@ def _venv(tmp: Path) -> Path:
     marker = venv / f".ready-torch-{version}"
     if not marker.is_file():
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        # a current pip, as Colab has (the pip of Python 3.11's ensurepip refuses git+file URLs)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
         subprocess.run([str(py), "-m", "pip", "install", "-q", f"torch=={version}", "numpy",
                         "matplotlib", "ipykernel", "nbclient"], check=True)
         subprocess.run([str(py), "-m", "ipykernel", "install", "--sys-prefix", "--name", "colab-sim"],

@@ -13,7 +13,6 @@ JavaScript:
   ``_build/screenshots/search_korean.png``.
 """
 
-# ruff: noqa: F811 -- the fixtures imported from test_browser are parameters of the tests
 from __future__ import annotations
 
 import re
@@ -21,13 +20,10 @@ from html import unescape
 from pathlib import Path
 
 import pytest
-from test_browser import (  # noqa: F401 -- the site's server and Chromium (fixtures)
+from test_browser import (  # the fixtures are in conftest.py
     SCREENSHOTS,
     SITE,
     TIMEOUT_MS,
-    browser,
-    chromium_path,
-    site_url,
 )
 
 pytestmark = pytest.mark.browser

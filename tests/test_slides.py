@@ -8,7 +8,6 @@ figures loaded, speaker notes present and no serious or critical axe-core violat
 ``_build/screenshots/slides_<chapter>_<n>.png``.
 """
 
-# ruff: noqa: F811 -- the fixtures imported from test_browser are parameters of the tests
 from __future__ import annotations
 
 import importlib.util
@@ -143,9 +142,6 @@ from test_browser import (  # noqa: E402  (the same server and Chromium as the s
     SITE,
     TIMEOUT_MS,
     WAIT_FOR_IMAGES,
-    browser,  # noqa: F401 -- a fixture
-    chromium_path,  # noqa: F401 -- a fixture
-    site_url,  # noqa: F401 -- a fixture
 )
 
 DECK_STATE = """async (ms) => {
@@ -176,7 +172,7 @@ def decks() -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("chapter", decks())
-def test_deck(chapter, site_url, browser):  # noqa: F811 -- fixtures imported above
+def test_deck(chapter, site_url, browser):
     path = SITE / "slides" / f"{chapter}.html"
     if not path.is_file():
         pytest.fail(f"no slides for {chapter}: {path} is missing (make book runs tools/slides.py)",

@@ -55,6 +55,9 @@ td, th { overflow-wrap: anywhere; }
 td code, th code { white-space: normal !important; word-break: break-all; }
 .pst-scrollable-table-container, .table-wrapper { overflow: visible !important; }
 h1, h2, h3 { break-after: avoid; }
+/* the theme's print style hides a page's first h1 (it prints the title in a header instead) */
+.attnbook-print h1 { display: block !important; }
+.attnbook-print .print-chapter > section > h1, .attnbook-print .print-chapter h1 { margin-top: 0; }
 """
 
 
