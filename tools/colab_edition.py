@@ -67,7 +67,8 @@ def colab_edition(source: dict, chapter: str, ctx: myst_plain.Context, book_titl
     meta.pop("widgets", None)
     meta["colab"] = {"name": f"{chapter}.ipynb", "provenance": [], "toc_visible": True}
     meta["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    meta["attnbook"] = {"edition": "colab", "chapter": chapter, "repository": repo}
+    meta["attnbook"] = {"edition": "colab", "chapter": chapter, "repository": repo,
+                        "unfilled_glue": sorted(ctx.unfilled)}
     return nb
 
 

@@ -43,6 +43,7 @@ class Context:
     exercise_count: int = 0
     exercises: dict[str, int] = field(default_factory=dict)  # label -> number
     on_solution: Callable[[str], str] | None = None  # override how a solution is written
+    unfilled: set[str] = field(default_factory=set)  # glue keys with no value (shown as …)
 
 
 # ------------------------------------------------------------------------------ bibliography
@@ -133,6 +134,8 @@ def _title_and_target(body: str) -> tuple[str | None, str]:
 def _role(ctx: Context, name: str, body: str) -> str:
     if name in {"glue", "glue:", "glue:text", "glue:md", "glue:any"}:
         key = body.split(":")[0].strip()
+        if key not in ctx.glue:
+            ctx.unfilled.add(key)
         return ctx.glue.get(key, "…")
     if name.startswith("cite"):
         keys = [k.strip() for k in body.split(",") if k.strip()]
