@@ -1,0 +1,345 @@
+r"""The date task shared by the sequence-to-sequence chapters: one configuration, one way to score.
+
+Chapters *Sequence to sequence* (``notebooks/11_seq2seq``), *Attention in seq2seq*
+(``notebooks/21_attention_seq2seq``) and the chapters that compare other models with them "on the
+same task, with the same budget" (similarity functions, the Transformer) all import
+:data:`DATE_TASK` from here, so the data, the training budget and the scores cannot drift apart
+between notebooks.
+
+The task (:func:`attnbook.data.synthetic.dates`): a source holds one to three human-readable dates
+separated by ``"; "`` (``"03.11.1987; mar 02 2014"``), the target is their ISO forms joined by
+``";"`` (``"1987-11-03;2014-03-02"``), read and written character by character. Test dates are
+calendar dates that never occur in training.
+
+Scores (:class:`DateScores`): *exact match* (the whole output equals the target) and *date
+accuracy* (the share of the target's dates that the output reproduces at the same position), by
+the number of dates, by the position of the date, and by the source length -- the analogue of
+Bahdanau et al. (2015, Fig. 2), which plots a translation score against the sentence length.
+
+Example::
+
+    from attnbook.tasks import DATE_TASK
+
+    data = DATE_TASK.load()                       # DateData: pairs, tokens, vocabularies
+    model = DATE_TASK.rnn_seq2seq(data, "none")   # or "additive", "dot", "general"
+    history = DATE_TASK.train(model, data)        # the shared budget (attnbook.train.fit)
+    scores = DATE_TASK.evaluate(model, data)      # greedy decoding of the test set, scored
+    scores.exact_match, scores.date_accuracy, scores.by_count()
+
+A model with its own decoding (e.g. a Transformer decoded with
+:func:`attnbook.seq2seq.translate`) is scored with ``DATE_TASK.score(outputs, data)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from attnbook import results
+from attnbook.data import synthetic
+from attnbook.data.text import Vocab, tokenize_chars
+from attnbook.seq2seq import (
+    AttentionDecoder,
+    Batch,
+    ContextDecoder,
+    Encoder,
+    Seq2Seq,
+    accuracy_by_length,
+    make_batch,
+    teacher_forcing_loss,
+    translate,
+)
+from attnbook.train import History, fit
+from attnbook.utils import seed_everything
+
+__all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches"]
+
+ISO_LENGTH = len("yyyy-mm-dd")
+
+
+def date_matches(output: str | Sequence[str], target: str) -> list[bool]:
+    """For each date of ``target`` (ISO dates joined by ``";"``): does ``output`` have the same
+    date at the same position? ``output`` is a string or a list of characters.
+
+    >>> date_matches("2015-03-03;1999-06-05", "2015-03-03;1999-06-04;2001-01-01")
+    [True, False, False]
+    """
+    out = output if isinstance(output, str) else "".join(output)
+    produced = out.split(";")
+    return [i < len(produced) and produced[i] == d for i, d in enumerate(target.split(";"))]
+
+
+@dataclass
+class DateData:
+    """The date task's data, built once by :meth:`DateTask.load`.
+
+    Attributes:
+        train_pairs, test_pairs: the :class:`attnbook.data.synthetic.DatePair` examples.
+        train, test: ``(source characters, target characters)`` pairs.
+        src_vocab, tgt_vocab: character vocabularies built from the training set.
+    """
+
+    train_pairs: list[synthetic.DatePair]
+    test_pairs: list[synthetic.DatePair]
+    train: list[tuple[list[str], list[str]]]
+    test: list[tuple[list[str], list[str]]]
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+
+    @property
+    def test_lengths(self) -> list[int]:
+        """The source length (characters) of each test example."""
+        return [len(s) for s, _ in self.test]
+
+    def collate(self, examples: list[tuple[list[str], list[str]]]) -> Batch:
+        """A padded teacher-forcing batch (:func:`attnbook.seq2seq.make_batch`)."""
+        return make_batch(examples, self.src_vocab, self.tgt_vocab)
+
+
+@dataclass
+class DateScores:
+    """Scores of a model's outputs on the test set.
+
+    Attributes:
+        outputs: the output strings, one per test example.
+        exact: whether each output equals its target.
+        dates: per example, whether each target date was reproduced at its position.
+        lengths: the source length of each example (characters).
+    """
+
+    outputs: list[str]
+    exact: list[bool]
+    dates: list[list[bool]]
+    lengths: list[int]
+    edges: tuple[int, ...] = field(default=())
+
+    @property
+    def exact_match(self) -> float:
+        """The share of examples whose whole output equals the target."""
+        return sum(self.exact) / len(self.exact)
+
+    @property
+    def date_accuracy(self) -> float:
+        """The share of all target dates (pooled over examples) reproduced at their position."""
+        flat = [d for ds in self.dates for d in ds]
+        return sum(flat) / len(flat)
+
+    @property
+    def counts(self) -> list[int]:
+        """The number of dates in each example."""
+        return [len(ds) for ds in self.dates]
+
+    def by_count(self) -> dict[int, dict[str, float]]:
+        """Per number of dates k: ``{"exact": .., "date": .., "n": examples}``."""
+        out = {}
+        for k in sorted(set(self.counts)):
+            idx = [i for i, c in enumerate(self.counts) if c == k]
+            flat = [d for i in idx for d in self.dates[i]]
+            out[k] = {"exact": sum(self.exact[i] for i in idx) / len(idx),
+                      "date": sum(flat) / len(flat), "n": len(idx)}
+        return out
+
+    def by_position(self) -> dict[tuple[int, int], float]:
+        """Date accuracy per ``(number of dates k, position j)``, j = 1 .. k."""
+        out = {}
+        for k in sorted(set(self.counts)):
+            rows = [ds for ds in self.dates if len(ds) == k]
+            for j in range(k):
+                out[(k, j + 1)] = sum(ds[j] for ds in rows) / len(rows)
+        return out
+
+    def date_accuracy_by_length(self, edges: Sequence[int] | None = None):
+        """Date accuracy in source-length buckets: ``[(lo, hi, accuracy, dates), ...]`` (``hi``
+        exclusive); each date counts with the length of the source it came from."""
+        lengths = [n for n, ds in zip(self.lengths, self.dates, strict=True) for _ in ds]
+        flat = [d for ds in self.dates for d in ds]
+        return accuracy_by_length(lengths, flat, edges or self.edges)
+
+    def exact_match_by_length(self, edges: Sequence[int] | None = None):
+        """Exact match in source-length buckets: ``[(lo, hi, accuracy, examples), ...]``."""
+        return accuracy_by_length(self.lengths, self.exact, edges or self.edges)
+
+
+@dataclass(frozen=True)
+class DateTask:
+    """The date task and its budget: the one configuration that every comparison on it uses.
+
+    Data (:func:`attnbook.data.synthetic.dates`): ``n_train`` / ``n_test`` examples of
+    ``min_dates`` .. ``max_dates`` dates in ``formats``, from ``seed``.
+
+    Budget (:func:`attnbook.train.fit`, Adam, gradient norm clipped to 1): ``epochs`` passes over
+    the training set in batches of ``batch_size`` at learning rate ``lr``.
+
+    The recurrent seq2seq models of chapters 11 and 21 (:meth:`rnn_seq2seq`): character
+    embeddings of ``embed_dim``, a bidirectional GRU encoder of ``enc_hidden`` per direction, a GRU
+    decoder of ``dec_hidden`` (= ``2 * enc_hidden``, so the dot score works), an additive score of
+    hidden width ``attn_dim``.
+
+    ``length_edges``: the source-length buckets of the length curves (characters, ``hi``
+    exclusive).
+    """
+
+    n_train: int = 6000
+    n_test: int = 1000
+    seed: int = 0
+    min_dates: int = 1
+    max_dates: int = 3
+    formats: tuple[str, ...] = ("dmy_dots", "dmy_slash", "d_mon_y", "mon_d_y")
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 3e-3
+    embed_dim: int = 16
+    enc_hidden: int = 48
+    dec_hidden: int = 96
+    attn_dim: int = 32
+    length_edges: tuple[int, ...] = (0, 12, 24, 30, 36, 42)
+
+    @property
+    def max_out(self) -> int:
+        """The most output tokens to decode: ``max_dates`` ISO dates, the separators, ``<eos>``."""
+        return self.max_dates * (ISO_LENGTH + 1)
+
+    @property
+    def budget(self) -> dict:
+        """The keyword arguments of :func:`attnbook.train.fit` that make the shared budget."""
+        return {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                "seed": self.seed}
+
+    def load(self) -> DateData:
+        """The data (made once per configuration and cached)."""
+        return _load(self)
+
+    def rnn_seq2seq(self, data: DateData, decoder: str = "none", **overrides) -> Seq2Seq:
+        """The recurrent seq2seq model of chapters 11 and 21, seeded with ``seed``.
+
+        Args:
+            data: from :meth:`load` (for the vocabulary sizes).
+            decoder: ``"none"`` (one fixed context vector, :class:`ContextDecoder`) or an attention
+                score for :class:`AttentionDecoder`: ``"additive"``, ``"dot"``, ``"general"``.
+            overrides: replace ``embed_dim``, ``enc_hidden``, ``dec_hidden`` or ``attn_dim``.
+        """
+        cfg = {k: getattr(self, k) for k in ("embed_dim", "enc_hidden", "dec_hidden", "attn_dim")}
+        unknown = set(overrides) - set(cfg)
+        if unknown:
+            raise ValueError(f"unknown model settings {sorted(unknown)}; choose from {sorted(cfg)}")
+        cfg.update(overrides)
+        seed_everything(self.seed)
+        enc = Encoder(len(data.src_vocab), cfg["embed_dim"], cfg["enc_hidden"])
+        if decoder == "none":
+            dec = ContextDecoder(len(data.tgt_vocab), cfg["embed_dim"], cfg["dec_hidden"], enc.out_dim)
+        else:
+            dec = AttentionDecoder(len(data.tgt_vocab), cfg["embed_dim"], cfg["dec_hidden"],
+                                   enc.out_dim, score=decoder, attn_dim=cfg["attn_dim"])
+        return Seq2Seq(enc, dec)
+
+    def train(self, model: nn.Module, data: DateData, desc: str = "date task", **overrides) -> History:
+        """Train with teacher forcing on the shared budget (``overrides`` replace parts of it, e.g.
+        ``epochs=`` for a deliberately smaller budget; say so where you use it)."""
+        return fit(model, data.train, data.collate, teacher_forcing_loss, desc=desc,
+                   **{**self.budget, **overrides})
+
+    def trained(
+        self, data: DateData, decoder: str = "none", *, reuse: bool = False, desc: str | None = None,
+        device: torch.device | str = "cpu", **overrides,
+    ) -> tuple[Seq2Seq, History, float]:
+        """:meth:`rnn_seq2seq` trained on the budget: ``(model, history, seconds of training)``.
+
+        The trained weights, the loss history and the training time are saved in the results
+        folder (:func:`attnbook.results.results_dir`, subfolder ``date_task``) under a key made of
+        this configuration, the decoder, ``overrides``, the device type, the torch version and the
+        source code of the modules that define the data, the model and the training. With
+        ``reuse=True`` a saved model with the same key is loaded instead of training again: the
+        book build executes *Sequence to sequence* first, which trains and saves the
+        fixed-context baseline, and *Attention in seq2seq* reuses it -- the same model, trained
+        once per build. Anything that changes the result changes the key; without a saved file
+        (e.g. a notebook opened alone in Colab) the model is trained here.
+
+        Args:
+            overrides: budget settings (``epochs``, ``batch_size``, ``lr``) for :meth:`train`;
+                model settings go through :meth:`rnn_seq2seq` and are not accepted here.
+        """
+        budget_keys = {"epochs", "batch_size", "lr"}
+        if set(overrides) - budget_keys:
+            raise ValueError(f"trained() accepts budget overrides {sorted(budget_keys)}, got "
+                             f"{sorted(set(overrides) - budget_keys)}")
+        model = self.rnn_seq2seq(data, decoder).to(device)
+        path = results.results_dir() / "date_task" / f"{self._key(decoder, overrides, model)}.pt"
+        if reuse and path.is_file():
+            saved = torch.load(path, map_location=device, weights_only=True)
+            model.load_state_dict(saved["state"])
+            model.eval()
+            return model, History(train_loss=list(saved["train_loss"])), float(saved["seconds"])
+        t0 = time.perf_counter()
+        history = self.train(model, data, desc=desc or decoder, **overrides)
+        seconds = time.perf_counter() - t0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"state": model.state_dict(), "train_loss": history.train_loss,
+                    "seconds": seconds}, tmp)
+        tmp.replace(path)
+        return model, history, seconds
+
+    def _key(self, decoder: str, overrides: dict, model: nn.Module) -> str:
+        sources = b"".join(
+            Path(sys.modules[name].__file__).read_bytes()
+            for name in ("attnbook.tasks", "attnbook.seq2seq", "attnbook.attention", "attnbook.train",
+                         "attnbook.data.synthetic", "attnbook.data.text")
+        )
+        what = json.dumps([dataclasses.asdict(self), decoder, sorted(overrides.items()),
+                           str(next(model.parameters()).device.type), torch.__version__],
+                          sort_keys=True, default=str)
+        return f"{decoder}-" + hashlib.sha256(what.encode() + sources).hexdigest()[:16]
+
+    def score(self, outputs: Sequence[str | Sequence[str]], data: DateData) -> DateScores:
+        """Score outputs (strings or lists of characters, one per test example, without
+        ``<eos>``)."""
+        if len(outputs) != len(data.test_pairs):
+            raise ValueError(f"expected {len(data.test_pairs)} outputs, got {len(outputs)}")
+        strings = [o if isinstance(o, str) else "".join(o) for o in outputs]
+        targets = [p.target for p in data.test_pairs]
+        return DateScores(
+            outputs=strings,
+            exact=[o == t for o, t in zip(strings, targets, strict=True)],
+            dates=[date_matches(o, t) for o, t in zip(strings, targets, strict=True)],
+            lengths=data.test_lengths,
+            edges=self.length_edges,
+        )
+
+    def evaluate(self, model: Seq2Seq, data: DateData) -> tuple[DateScores, list]:
+        """Greedy-decode the test set (:func:`attnbook.seq2seq.translate`) and score it.
+
+        Returns:
+            ``(scores, weights)``: the :class:`DateScores` and each example's attention weights
+            (None for a decoder without attention).
+        """
+        outputs, weights = translate(model, [s for s, _ in data.test], data.src_vocab,
+                                     data.tgt_vocab, self.max_out)
+        return self.score(outputs, data), weights
+
+
+@functools.lru_cache(maxsize=4)
+def _load(task: DateTask) -> DateData:
+    train_pairs, test_pairs = synthetic.dates(
+        task.n_train, task.n_test, seed=task.seed, min_dates=task.min_dates,
+        max_dates=task.max_dates, formats=task.formats,
+    )
+    train = [(tokenize_chars(p.source), tokenize_chars(p.target)) for p in train_pairs]
+    test = [(tokenize_chars(p.source), tokenize_chars(p.target)) for p in test_pairs]
+    return DateData(
+        train_pairs=train_pairs, test_pairs=test_pairs, train=train, test=test,
+        src_vocab=Vocab.build([s for s, _ in train]), tgt_vocab=Vocab.build([t for _, t in train]),
+    )
+
+
+#: The date task of chapters 11 and 21, and of every comparison "on the same task and budget".
+DATE_TASK = DateTask()

@@ -1,0 +1,96 @@
+"""Tests of attnbook.tasks: the shared date task, its scores, and one budget for every model."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from attnbook.seq2seq import AttentionDecoder, ContextDecoder
+from attnbook.tasks import DATE_TASK, DateTask, date_matches
+
+SMALL = DateTask(n_train=60, n_test=30, epochs=1, batch_size=16, embed_dim=4, enc_hidden=4,
+                 dec_hidden=8, attn_dim=4)
+
+
+def test_date_matches_compares_date_by_date_at_the_same_position():
+    assert date_matches("2015-03-03", "2015-03-03") == [True]
+    assert date_matches("2015-03-03;1999-06-05", "2015-03-03;1999-06-04;2001-01-01") == [True, False, False]
+    assert date_matches(list("1999-06-04;2015-03-03"), "2015-03-03;1999-06-04") == [False, False]
+    assert date_matches("", "2015-03-03") == [False]
+
+
+def test_the_data_is_made_once_and_is_the_configured_task():
+    data = SMALL.load()
+    assert SMALL.load() is data  # cached: every chapter sees the same examples
+    assert len(data.train) == 60 and len(data.test_pairs) == 30
+    counts = {p.target.count(";") + 1 for p in data.train_pairs}
+    assert counts <= {1, 2, 3} and len(counts) > 1
+    assert {p.dates for p in data.test_pairs}.isdisjoint({p.dates for p in data.train_pairs})
+    assert SMALL.max_out == 3 * 11  # 3 ISO dates, 2 separators, <eos>
+    assert max(len(t) for _, t in data.train) + 1 <= SMALL.max_out
+    batch = data.collate(data.train[:4])
+    assert batch.src.shape[0] == 4
+
+
+def test_the_budget_is_one_dict_and_overrides_must_be_asked_for():
+    assert DATE_TASK.budget == {"epochs": DATE_TASK.epochs, "batch_size": DATE_TASK.batch_size,
+                                "lr": DATE_TASK.lr, "seed": DATE_TASK.seed}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DATE_TASK.epochs = 1
+
+
+def test_models_differ_only_in_the_decoder():
+    data = SMALL.load()
+    none = SMALL.rnn_seq2seq(data, "none")
+    att = SMALL.rnn_seq2seq(data, "additive")
+    assert isinstance(none.decoder, ContextDecoder) and isinstance(att.decoder, AttentionDecoder)
+    for a, b in zip(none.encoder.parameters(), att.encoder.parameters(), strict=True):
+        assert torch.equal(a, b)  # the same seed gives the same encoder
+    with pytest.raises(ValueError, match="unknown model settings"):
+        SMALL.rnn_seq2seq(data, "none", width=3)
+
+
+def test_scores_by_count_position_and_length():
+    data = SMALL.load()
+    perfect = SMALL.score([p.target for p in data.test_pairs], data)
+    assert perfect.exact_match == 1.0 and perfect.date_accuracy == 1.0
+    assert all(v["exact"] == 1.0 for v in perfect.by_count().values())
+    # only the first date right: exact match only on one-date inputs
+    first = SMALL.score([p.target.split(";")[0] for p in data.test_pairs], data)
+    by_count = first.by_count()
+    assert by_count[1]["exact"] == 1.0 and by_count[1]["date"] == 1.0
+    assert by_count[2]["exact"] == 0.0 and by_count[2]["date"] == 0.5
+    assert first.by_position()[(2, 1)] == 1.0 and first.by_position()[(2, 2)] == 0.0
+    n_dates = sum(first.counts)
+    assert first.date_accuracy == pytest.approx(len(data.test_pairs) / n_dates)
+    buckets = first.date_accuracy_by_length()
+    assert sum(n for *_, n in buckets) == n_dates
+    assert sum(n for *_, n in first.exact_match_by_length()) == len(data.test_pairs)
+    with pytest.raises(ValueError, match="outputs"):
+        SMALL.score(["x"], data)
+
+
+def test_train_and_evaluate_run_on_the_shared_budget():
+    data = SMALL.load()
+    model = SMALL.rnn_seq2seq(data, "dot")
+    history = SMALL.train(model, data, show_progress=False)
+    assert len(history.train_loss) == SMALL.epochs
+    scores, weights = SMALL.evaluate(model, data)
+    assert len(scores.outputs) == len(data.test_pairs) and len(weights) == len(data.test_pairs)
+    assert 0.0 <= scores.date_accuracy <= 1.0
+
+
+def test_trained_models_are_saved_and_reused_only_under_the_same_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTNBOOK_RESULTS_DIR", str(tmp_path))
+    data = SMALL.load()
+    model, history, seconds = SMALL.trained(data, "none")
+    saved = list((tmp_path / "date_task").glob("none-*.pt"))
+    assert len(saved) == 1 and seconds > 0
+    again, history2, seconds2 = SMALL.trained(data, "none", reuse=True)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert history2.train_loss == history.train_loss and seconds2 == seconds
+    SMALL.trained(data, "none", epochs=2)  # another budget is another model
+    assert len(list((tmp_path / "date_task").glob("none-*.pt"))) == 2
+    with pytest.raises(ValueError, match="budget overrides"):
+        SMALL.trained(data, "none", enc_hidden=3)
