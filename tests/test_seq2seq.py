@@ -152,3 +152,43 @@ def test_precomputed_additive_keys_give_the_same_numbers():
     m.decoder.precompute_keys = False
     slow = m(src, mask, tgt)
     torch.testing.assert_close(fast, slow)
+
+
+def test_teacher_forced_fast_path_equals_the_step_loop():
+    m = _model("none")
+    src, mask = _batch()
+    tgt = torch.tensor([[2, 4, 5, 6], [2, 6, 6, 1]])
+    fast = m(src, mask, tgt)
+    m.fast = False
+    slow = m(src, mask, tgt)
+    torch.testing.assert_close(fast, slow)
+    fast.sum().backward()  # the fast path trains too
+    assert m.decoder.rnn.weight_hh_l0.grad is not None
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_encoder_directions(bidirectional):
+    torch.manual_seed(0)
+    enc = Encoder(V_SRC, 6, 8, bidirectional=bidirectional)
+    src, mask = _batch()
+    states, final = enc(src, mask)
+    width = 16 if bidirectional else 8
+    assert enc.out_dim == width and states.shape == (2, 4, width) and final.shape == (2, width)
+    assert torch.all(states[1, 2:] == 0)  # padding is not read
+    # the forward direction's final state is its state at the last real token
+    torch.testing.assert_close(final[1, :8], states[1, 1, :8])
+    if bidirectional:  # the backward direction ends at the first token
+        torch.testing.assert_close(final[1, 8:], states[1, 0, 8:])
+    m = Seq2Seq(enc, ContextDecoder(V_TGT, 6, 12, width))
+    assert m(src, mask, torch.tensor([[2, 4], [2, 4]])).shape == (2, 2, V_TGT)
+
+
+def test_an_all_true_mask_makes_the_encoder_read_the_padding():
+    """What chapter 21's exercise on the mask says: without the mask, the padding is read."""
+    m = _model("additive")
+    src, mask = _batch()
+    states, final = m.encoder(src, mask)
+    states_all, final_all = m.encoder(src, torch.ones_like(mask))
+    assert torch.all(states[1, 2:] == 0) and states_all[1, 2:].abs().min() > 0
+    assert not torch.allclose(final[1], final_all[1])
+    torch.testing.assert_close(states_all[0], states[0])  # an unpadded row is unchanged

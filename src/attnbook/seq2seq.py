@@ -72,33 +72,43 @@ def _check_source(src: Tensor, mask: Tensor) -> None:
 
 
 class Encoder(nn.Module):
-    """Embedding -> bidirectional GRU over the real tokens (padding is skipped by packing).
+    """Embedding -> GRU over the real tokens (padding is skipped by packing), bi- or unidirectional.
 
     Args:
         vocab_size: source vocabulary size V_s.
         embed_dim: width of the embeddings.
-        hidden_size: H per direction; the encoder states are ``2H`` wide.
+        hidden_size: H per direction; the encoder states are ``2H`` wide (``H`` if unidirectional).
         pad_id: the padding id (its embedding is kept at zero).
+        bidirectional: read the source in both directions (the default, as in Bahdanau et al.
+            2015); ``False`` gives the left-to-right encoder of Cho et al. (2014) and Sutskever et
+            al. (2014).
 
     Shapes:
-        src ``(B, S)``, mask ``(B, S)`` -> states ``(B, S, 2H)`` (zeros at padding) and final
-        ``(B, 2H)`` = :math:`[\\overrightarrow{h}_{\\text{last}} ; \\overleftarrow{h}_1]`.
+        src ``(B, S)``, mask ``(B, S)`` -> states ``(B, S, out_dim)`` (zeros at padding) and final
+        ``(B, out_dim)`` = :math:`[\\overrightarrow{h}_{\\text{last}} ; \\overleftarrow{h}_1]`
+        (:math:`\\overrightarrow{h}_{\\text{last}}` alone if unidirectional), where ``out_dim`` is
+        ``2H`` or ``H``. The mask decides what is read: the GRU runs over the first
+        ``mask.sum(1)`` tokens of each row, so padding changes neither the states of the real
+        tokens nor the final vector.
     """
 
-    def __init__(self, vocab_size: int, embed_dim: int, hidden_size: int, pad_id: int = 0) -> None:
+    def __init__(
+        self, vocab_size: int, embed_dim: int, hidden_size: int, pad_id: int = 0,
+        bidirectional: bool = True,
+    ) -> None:
         super().__init__()
-        self.hidden_size = hidden_size
-        self.out_dim = 2 * hidden_size
+        self.hidden_size, self.bidirectional = hidden_size, bidirectional
+        self.out_dim = (2 if bidirectional else 1) * hidden_size
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
-        self.rnn = nn.GRU(embed_dim, hidden_size, batch_first=True, bidirectional=True)
+        self.rnn = nn.GRU(embed_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
 
     def forward(self, src: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         _check_source(src, mask)
         lengths = mask.sum(1).cpu()  # (B,)
         packed = pack_padded_sequence(self.embed(src), lengths, batch_first=True, enforce_sorted=False)
-        out, h_n = self.rnn(packed)  # h_n (2, B, H)
-        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])  # (B, S, 2H)
-        final = torch.cat([h_n[0], h_n[1]], dim=-1)  # (B, 2H)
+        out, h_n = self.rnn(packed)  # h_n (directions, B, H)
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])  # (B, S, out_dim)
+        final = torch.cat(list(h_n), dim=-1)  # (B, out_dim)
         return states, final
 
 
@@ -109,9 +119,13 @@ class ContextDecoder(nn.Module):
         vocab_size: target vocabulary size V.
         embed_dim: width of the target embeddings.
         hidden_size: width of the decoder state.
-        context_dim: width of the encoder's final vector (``2H`` of :class:`Encoder`).
+        context_dim: width of the encoder's final vector (``Encoder.out_dim``).
 
-    ``init`` maps the encoder's final vector to ``(state, c)``; ``step`` takes one step.
+    ``init`` maps the encoder's final vector to ``(state, c)``; ``step`` takes one step (the
+    readable path, used by :func:`greedy_decode`). Because c does not change, the input of every
+    step, :math:`[e(y_{t-1}) ; c]`, is known in advance under teacher forcing, so
+    :meth:`teacher_forced` runs the GRU over all steps in one call (the fast path that
+    :class:`Seq2Seq` uses for training; the same numbers, tested).
     """
 
     uses_attention = False
@@ -121,19 +135,32 @@ class ContextDecoder(nn.Module):
         self.vocab_size, self.hidden_size, self.context_dim = vocab_size, hidden_size, context_dim
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.bridge = nn.Linear(context_dim, hidden_size)
-        self.cell = nn.GRUCell(embed_dim + hidden_size, hidden_size)
+        self.rnn = nn.GRU(embed_dim + hidden_size, hidden_size, batch_first=True)
         self.out = nn.Linear(2 * hidden_size + embed_dim, vocab_size)
 
     def init(self, states: Tensor, final: Tensor, mask: Tensor) -> dict:
+        if final.dim() != 2 or final.shape[-1] != self.context_dim:
+            raise ValueError(
+                f"{type(self).__name__} expects the encoder's final vector (B, {self.context_dim}), "
+                f"got {tuple(final.shape)}"
+            )
         c = torch.tanh(self.bridge(final))  # (B, Hd): the one fixed context vector
         return {"s": c, "c": c}
 
     def step(self, y_prev: Tensor, memory: dict, states: Tensor, mask: Tensor):
         """One step: ``y_prev (B,)`` -> ``(logits (B, V), memory, weights=None)``."""
         e = self.embed(y_prev)  # (B, E)
-        s = self.cell(torch.cat([e, memory["c"]], dim=-1), memory["s"])  # (B, Hd)
+        x = torch.cat([e, memory["c"]], dim=-1).unsqueeze(1)  # (B, 1, E + Hd): one time step
+        s = self.rnn(x, memory["s"].unsqueeze(0))[0][:, 0]  # (B, Hd)
         logits = self.out(torch.cat([s, memory["c"], e], dim=-1))  # (B, V)
         return logits, {"s": s, "c": memory["c"]}, None
+
+    def teacher_forced(self, tgt_in: Tensor, memory: dict) -> Tensor:
+        """All steps at once under teacher forcing: ``tgt_in (B, T)`` -> logits ``(B, T, V)``."""
+        e = self.embed(tgt_in)  # (B, T, E)
+        c = memory["c"].unsqueeze(1).expand(-1, tgt_in.shape[1], -1)  # (B, T, Hd): the same c
+        s, _ = self.rnn(torch.cat([e, c], dim=-1), memory["s"].unsqueeze(0))  # (B, T, Hd)
+        return self.out(torch.cat([s, c, e], dim=-1))  # (B, T, V)
 
 
 class AttentionDecoder(nn.Module):
@@ -239,6 +266,8 @@ class Seq2Seq(nn.Module):
     Args:
         encoder: an :class:`Encoder`.
         decoder: a :class:`ContextDecoder` or :class:`AttentionDecoder`.
+        fast: when the decoder offers ``teacher_forced`` (:class:`ContextDecoder`), run all
+            teacher-forced steps in one call instead of the step loop (same numbers, tested).
 
     Shapes:
         ``forward(src (B, S), src_mask (B, S), tgt_in (B, T))`` -> logits ``(B, T, V)``, where
@@ -246,9 +275,11 @@ class Seq2Seq(nn.Module):
         fed the *true* previous token, not its own guess (teacher forcing).
     """
 
-    def __init__(self, encoder: Encoder, decoder: ContextDecoder | AttentionDecoder) -> None:
+    def __init__(
+        self, encoder: Encoder, decoder: ContextDecoder | AttentionDecoder, fast: bool = True
+    ) -> None:
         super().__init__()
-        self.encoder, self.decoder = encoder, decoder
+        self.encoder, self.decoder, self.fast = encoder, decoder, fast
         self.weights: Tensor | None = None
 
     def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor) -> Tensor:
@@ -259,6 +290,9 @@ class Seq2Seq(nn.Module):
             )
         states, final = self.encoder(src, src_mask)  # (B, S, 2H), (B, 2H)
         memory = self.decoder.init(states, final, src_mask)
+        if self.fast and hasattr(self.decoder, "teacher_forced"):
+            self.weights = None
+            return self.decoder.teacher_forced(tgt_in, memory)  # all steps in one call
         logits, weights = [], []
         for t in range(tgt_in.shape[1]):
             lg, memory, w = self.decoder.step(tgt_in[:, t], memory, states, src_mask)
