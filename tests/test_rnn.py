@@ -10,6 +10,7 @@ from attnbook.rnn import (
     LSTMCell,
     RecurrentClassifier,
     RNNCell,
+    input_jacobian_norms,
     set_spectral_radius,
     state_jacobian_norms,
     unroll,
@@ -140,3 +141,27 @@ def test_sequence_classifier_reads_both_directions_final_states():
     outputs, _ = m.rnn(m.embed(x))
     last = torch.cat([outputs[:, -1, :6], outputs[:, 0, 6:]], dim=-1)
     torch.testing.assert_close(m(x), m.out(last))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_input_jacobian_norms_equal_the_full_jacobian(kind):
+    torch.manual_seed(0)
+    rnn = TORCH[kind](3, 4, batch_first=True)
+    x = torch.randn(2, 5, 3)
+    norms = input_jacobian_norms(rnn, x)
+    for b in range(2):
+        # (H, L, F): the Jacobian of the last state of example b with respect to its inputs
+        J = torch.autograd.functional.jacobian(lambda xb: rnn(xb[None])[0][0, -1], x[b])
+        torch.testing.assert_close(norms[b], J.pow(2).sum((0, 2)).sqrt())
+    ours = RNN(3, 4, cell=kind).load_torch(rnn)
+    torch.testing.assert_close(input_jacobian_norms(ours, x), norms, rtol=1e-4, atol=1e-6)
+    assert not x.requires_grad  # the input is left alone
+
+
+def test_input_jacobian_norms_reject_what_they_cannot_measure():
+    with pytest.raises(ValueError, match="unidirectional"):
+        input_jacobian_norms(nn.GRU(3, 4, batch_first=True, bidirectional=True), torch.zeros(1, 2, 3))
+    with pytest.raises(ValueError, match=r"\(B, L, F\)"):
+        input_jacobian_norms(nn.GRU(3, 4, batch_first=True), torch.zeros(2, 3))
+    with pytest.raises(TypeError):
+        input_jacobian_norms(nn.Linear(3, 4), torch.zeros(1, 2, 3))

@@ -17,7 +17,8 @@ fast path.
 
 :func:`state_jacobian_norms` measures :math:`\lVert \partial h_L / \partial h_t \rVert` against the
 distance :math:`L - t` -- the vanishing and exploding gradients of Bengio et al. (1994) and Pascanu
-et al. (2013).
+et al. (2013); :func:`input_jacobian_norms` measures :math:`\lVert \partial h_L / \partial x_t
+\rVert` through every path, so that the plain, GRU and LSTM cells can be compared.
 
 Shapes (batch-first): inputs ``(B, L, F)``, hidden states ``(B, H)``, outputs ``(B, L, H)`` or
 ``(B, L, 2H)`` for a bidirectional RNN.
@@ -37,6 +38,7 @@ __all__ = [
     "RNN",
     "unroll",
     "state_jacobian_norms",
+    "input_jacobian_norms",
     "set_spectral_radius",
     "RecurrentClassifier",
 ]
@@ -308,6 +310,44 @@ def state_jacobian_norms(cell: _Cell, x: Tensor, state=None) -> Tensor:
         for t, g in enumerate(grads):
             if g is not None:
                 sq[:, t] += (g**2).sum(-1)
+    return sq.sqrt()
+
+
+def input_jacobian_norms(rnn: nn.Module, x: Tensor) -> Tensor:
+    r"""The Frobenius norms :math:`\lVert \partial h_L / \partial x_t \rVert_F` for t = 1 .. L.
+
+    How strongly the last hidden state depends on the input seen :math:`L - t` steps earlier,
+    through *every* path: for the LSTM this includes the cell state :math:`c_t` (which
+    :func:`state_jacobian_norms` holds fixed), so the three cells can be compared on one scale.
+    It is the size of the gradient that a loss on :math:`h_L` sends back to the input at distance
+    :math:`L - t`, per unit of gradient on :math:`h_L`.
+
+    Args:
+        rnn: a one-layer, batch-first, unidirectional ``torch.nn.RNN``/``GRU``/``LSTM`` or an
+            :class:`RNN` (its forward direction is used).
+        x: inputs ``(B, L, F)``.
+
+    Returns:
+        ``(B, L)``: entry ``[b, t]`` is the norm for example b and 0-based position t (distance
+        ``L - 1 - t``). Computed with H backward passes, one per unit of :math:`h_L`.
+    """
+    if x.dim() != 3:
+        raise ValueError(f"input_jacobian_norms expects x of shape (B, L, F), got {tuple(x.shape)}")
+    if isinstance(rnn, nn.RNNBase):
+        if not rnn.batch_first or rnn.bidirectional or rnn.num_layers != 1:
+            raise ValueError("expected a one-layer, batch-first, unidirectional torch RNN")
+        hidden_size = rnn.hidden_size
+    elif isinstance(rnn, RNN):
+        hidden_size = rnn.hidden_size
+    else:
+        raise TypeError(f"expected a torch.nn.RNN/GRU/LSTM or an attnbook RNN, got {type(rnn).__name__}")
+    x = x.detach().requires_grad_(True)
+    out = rnn(x)[0]  # (B, L, H * directions)
+    h_last = out[:, -1, :hidden_size]  # (B, H): the forward direction's last state
+    sq = torch.zeros(x.shape[:2], dtype=x.dtype, device=x.device)
+    for i in range(hidden_size):
+        (g,) = torch.autograd.grad(h_last[:, i].sum(), x, retain_graph=i < hidden_size - 1)
+        sq += (g**2).sum(-1)  # (B, L): examples are independent, so the sum separates them
     return sq.sqrt()
 
 
