@@ -137,7 +137,12 @@ class AdditiveScore(nn.Module):
     r"""Additive (concat) score of Bahdanau et al. (2015): :math:`f(q, k) = w_v^\top \tanh(W_q q + W_k k)`.
 
     Equivalent to :math:`w_v^\top \tanh(W [q \,\|\, k])` with :math:`W = [W_q \; W_k]`, the
-    "concat" form; GAT's score is the same idea with a LeakyReLU instead of tanh.
+    "concat" form: a one-hidden-layer MLP of the *pair* (q, k). Because the nonlinearity comes
+    before :math:`w_v`, the ranking of the keys can change with the query ("dynamic" attention in
+    the terms of Brody et al. 2022; GATv2's score has this form). GAT's score is different:
+    :math:`\operatorname{LeakyReLU}(a^\top [W h_i \,\|\, W h_j])` splits into a query term plus a
+    key term before a monotonic nonlinearity, so every query ranks the keys the same way
+    ("static" attention).
 
     Args:
         query_dim: width :math:`D_q` of a query.
