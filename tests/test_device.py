@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from graph_toys import two_communities
 
 from attnbook.attention import AdditiveScore, attend
 from attnbook.ensemble import GATEnsemble, GCNEnsemble
@@ -100,17 +101,10 @@ def test_ensemble_on_device(device, Ensemble):
 @pytest.mark.parametrize("device", DEVICES)
 def test_fit_ensemble_on_device(device):
     """fit_ensemble trains on the device of the model, from a graph given on the CPU."""
-    n = 20
-    y = torch.arange(n) // 10
-    edge_index = torch.tensor([(i, j) for i in range(n) for j in range(n) if i != j and i // 10 == j // 10]).T
-    x = torch.cat([torch.nn.functional.one_hot(y, 2).float(), torch.zeros(n, 3)], 1)
-    train, val = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.bool)
-    train[[0, 10]] = True
-    val[[1, 11]] = True
-    test = ~(train | val)
+    x, edge_index, y, masks = two_communities()
     torch.manual_seed(0)
     model = GATEnsemble(2, 5, 2, hidden=4, heads=2).to(device)
-    res = fit_ensemble(model, SparseRows.from_dense(x), edge_index, y, train, val, test, max_epochs=30, patience=10)
+    res = fit_ensemble(model, SparseRows.from_dense(x), edge_index, y, *masks, max_epochs=30, patience=10)
     assert next(model.parameters()).device.type == device  # left holding the checkpoints, on the device
     assert res.test_acc.device.type == "cpu" and res.best_epoch.device.type == "cpu"
     assert (res.test_acc == 100).all() and res.epochs <= 30
