@@ -150,3 +150,143 @@ def heatmaps(matrices, titles: Sequence[str] | None = None, ncols: int = 3, **kw
 
 # at import, quietly: a missing font shows as matplotlib's own glyph warnings where Hangul is drawn
 use_korean_font(warn=False)
+
+
+def han_diagram(ax=None, n_sentences: int = 3, n_words: int = 4):
+    """Draw the hierarchical attention network of Yang et al. (2016) from code (chapter
+    "Attention for classification and the HAN", ``notebooks/23_han``).
+
+    Words at the bottom feed a word-level bidirectional GRU per sentence; word attention with the
+    context vector :math:`u_w` pools each sentence into a sentence vector :math:`s_i`; a
+    sentence-level bidirectional GRU and attention with :math:`u_s` give the document vector
+    :math:`v`, which a softmax layer classifies. Returns the axes.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 6.2))
+    ax.set_axis_off()
+
+    def box(x, y, w, h, text, color, fontsize=9):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
+                                    fc=color, ec="0.3", lw=0.8))
+        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+    def arrow(x0, y0, x1, y1, color="0.35"):
+        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=8,
+                                     color=color, lw=0.8, shrinkA=2, shrinkB=2))
+
+    step = 1.3  # distance between neighbouring words
+    width = n_sentences * (n_words + 1) * step
+    ys = {"word": 0.0, "wgru": 1.0, "watt": 2.0, "sent": 3.0, "sgru": 4.0, "satt": 5.0,
+          "doc": 6.0, "out": 7.0}
+    sent_x = []
+    for i in range(n_sentences):
+        x0 = i * (n_words + 1) * step
+        xs = [x0 + j * step for j in range(n_words)]
+        centre = sum(xs) / n_words
+        sent_x.append(centre)
+        for j, x in enumerate(xs):
+            box(x, ys["word"], 0.8, 0.45, f"$w_{{{i + 1}{j + 1}}}$", "#eeeeee")
+            box(x, ys["wgru"], 0.8, 0.45, f"$h_{{{i + 1}{j + 1}}}$", "#cfe2f3")
+            arrow(x, ys["word"] + 0.25, x, ys["wgru"] - 0.25)
+            arrow(x, ys["wgru"] + 0.25, centre, ys["watt"] - 0.25, color="#e69138")
+        for a, b in zip(xs[:-1], xs[1:], strict=True):
+            ax.annotate("", (b - 0.42, ys["wgru"] + 0.08), (a + 0.42, ys["wgru"] + 0.08),
+                        arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
+            ax.annotate("", (a + 0.42, ys["wgru"] - 0.08), (b - 0.42, ys["wgru"] - 0.08),
+                        arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
+        box(centre, ys["watt"], 3.4, 0.5, r"word attention, query $u_w$", "#fce5cd", 8)
+        box(centre, ys["sent"], 0.8, 0.45, f"$s_{i + 1}$", "#d9ead3")
+        arrow(centre, ys["watt"] + 0.27, centre, ys["sent"] - 0.25)
+    mid = sum(sent_x) / n_sentences
+    for i, x in enumerate(sent_x):
+        box(x, ys["sgru"], 0.8, 0.45, f"$h_{i + 1}$", "#cfe2f3")
+        arrow(x, ys["sent"] + 0.25, x, ys["sgru"] - 0.25)
+        arrow(x, ys["sgru"] + 0.25, mid, ys["satt"] - 0.27, color="#e69138")
+    for a, b in zip(sent_x[:-1], sent_x[1:], strict=True):
+        ax.annotate("", (b - 0.42, ys["sgru"] + 0.08), (a + 0.42, ys["sgru"] + 0.08),
+                    arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
+        ax.annotate("", (a + 0.42, ys["sgru"] - 0.08), (b - 0.42, ys["sgru"] - 0.08),
+                    arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
+    box(mid, ys["satt"], 3.6, 0.5, r"sentence attention, query $u_s$", "#fce5cd", 8)
+    box(mid, ys["doc"], 2.4, 0.45, "document vector $v$", "#d9ead3", 8)
+    arrow(mid, ys["satt"] + 0.27, mid, ys["doc"] - 0.25)
+    box(mid, ys["out"], 2.4, 0.45, "softmax: class", "#f4cccc", 8)
+    arrow(mid, ys["doc"] + 0.25, mid, ys["out"] - 0.25)
+    labels = {"word": "words (embedded)", "wgru": "word GRU (both directions)",
+              "sent": "sentence vectors", "sgru": "sentence GRU (both directions)"}
+    for key, text in labels.items():
+        ax.text(width - 0.6, ys[key], text, ha="left", va="center", fontsize=8, color="0.25")
+    ax.set_xlim(-0.8, width + 3.6)
+    ax.set_ylim(-0.6, ys["out"] + 0.6)
+    return ax
+
+
+def attention_text(
+    sentences: Sequence[Sequence[str]],
+    word_weights,
+    sentence_weights,
+    ax=None,
+    title: str | None = None,
+    max_chars: int = 95,
+    cmap: str = "Reds",
+    fontsize: float = 8.5,
+):
+    """Render a document with its word attention as highlighting and its sentence attention as a
+    bar left of each sentence (chapter "Attention for classification and the HAN").
+
+    Args:
+        sentences: the document's sentences, each a list of words (only the ones the model read).
+        word_weights: ``(S, L)`` array or tensor, the word attention of sentence i in row i (each
+            row is scaled to its own maximum for the colour, as in Yang et al. 2016, Fig. 5).
+        sentence_weights: ``(S,)``, the sentence attention.
+        ax: the axes to draw into (a new figure if None).
+        title: text above.
+        max_chars: wrap a sentence after about this many characters.
+        cmap: the colour map of the highlighting.
+        fontsize: the font size of the words.
+
+    Returns:
+        the axes.
+    """
+    ww = word_weights.detach().cpu().float().numpy() if isinstance(word_weights, torch.Tensor) else np.asarray(word_weights, dtype=float)
+    sw = sentence_weights.detach().cpu().float().numpy() if isinstance(sentence_weights, torch.Tensor) else np.asarray(sentence_weights, dtype=float)
+    if ww.ndim != 2 or ww.shape[0] < len(sentences) or sw.ndim != 1 or sw.shape[0] < len(sentences):
+        raise ValueError(
+            f"expected word weights (S, L) and sentence weights (S,) for {len(sentences)} sentences, "
+            f"got {ww.shape} and {sw.shape}"
+        )
+    lines = []  # (sentence index or None for a continuation, [(word, colour weight)])
+    for i, sent in enumerate(sentences):
+        top = max(ww[i, : len(sent)].max(), 1e-12) if len(sent) else 1.0
+        line, n, first = [], 0, True
+        for j, word in enumerate(sent):
+            if n + len(word) > max_chars and line:
+                lines.append((i if first else None, line))
+                line, n, first = [], 0, False
+            line.append((word, ww[i, j] / top))
+            n += len(word) + 1
+        lines.append((i if first else None, line))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 0.26 * len(lines) + 0.6))
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(len(lines), -0.8 if title else 0)
+    colours = plt.get_cmap(cmap)
+    bar_max = max(sw[: len(sentences)].max(), 1e-12)
+    renderer = ax.figure.canvas.get_renderer()
+    for row, (i, words) in enumerate(lines):
+        if i is not None:
+            ax.barh(row + 0.5, 0.07 * sw[i] / bar_max, left=0.0, height=0.7, color="#3d85c6")
+            ax.text(0.075, row + 0.5, f"{sw[i]:.2f}", va="center", fontsize=6.5, color="0.3")
+        x = 0.11
+        for word, w in words:
+            t = ax.text(x, row + 0.5, word, va="center", fontsize=fontsize,
+                        bbox=dict(boxstyle="square,pad=0.08", fc=colours(0.85 * w), ec="none"),
+                        color="white" if w > 0.7 else "black")
+            bb = t.get_window_extent(renderer=renderer).transformed(ax.transData.inverted())
+            x += bb.width + 0.006
+    if title:
+        ax.set_title(title, fontsize=9, loc="left")
+    return ax
