@@ -24,6 +24,16 @@ from attnbook.cnn import (
 from attnbook.data.text import Vocab
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """These models are tiny: one thread is faster than two, above all on a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+
 def toy_model():
     """One filter of width 2 over 1-d word vectors: the chapter's toy."""
     m = TextCNN(vocab_size=5, n_classes=2, embed_dim=1, widths=(2,), n_maps=1, dropout=0.0)
