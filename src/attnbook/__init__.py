@@ -4,6 +4,8 @@ One concept per module, named as the book names it:
 
 - :mod:`attnbook.attention` -- score functions, masked softmax, ``attend`` (chapter "Attention as a
   soft dictionary lookup").
+- :mod:`attnbook.cnn` -- TextCNN (Kim 2014), a character-level CNN, the max-norm constraint, text
+  batches by length (chapter "Convolutional networks for text").
 - :mod:`attnbook.bench` -- timing a GAT training epoch against PyG's ``GATConv`` (chapter "Graph
   Attention Networks").
 - :mod:`attnbook.ensemble` -- S GAT or GCN models (one per seed) trained in one pass, on the
@@ -15,6 +17,8 @@ One concept per module, named as the book names it:
   features.
 - :mod:`attnbook.graph_train` -- full-batch training of an ensemble with the GAT and GCN papers'
   early stopping.
+- :mod:`attnbook.limits` -- windowed self-attention, conv stacks, path length read off gradients,
+  interleaved timing, the copy-at-distance task (chapter "The limits of RNNs and CNNs").
 - :mod:`attnbook.plot` -- attention heatmaps and other figures shared by chapters.
 - :mod:`attnbook.results` -- headline numbers recorded by notebooks; the book's results page is
   generated from them.
