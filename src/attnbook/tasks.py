@@ -195,14 +195,14 @@ class DateTask:
     min_dates: int = 1
     max_dates: int = 3
     formats: tuple[str, ...] = ("dmy_dots", "dmy_slash", "d_mon_y", "mon_d_y")
-    epochs: int = 8
+    epochs: int = 12
     batch_size: int = 64
-    lr: float = 3e-3
+    lr: float = 1e-2
     embed_dim: int = 16
     enc_hidden: int = 48
     dec_hidden: int = 96
     attn_dim: int = 32
-    length_edges: tuple[int, ...] = (0, 12, 24, 30, 36, 42)
+    length_edges: tuple[int, ...] = (8, 12, 18, 22, 25, 30, 34, 38)
 
     @property
     def max_out(self) -> int:
