@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -325,13 +326,15 @@ def pad_documents(
     doc_lengths = torch.tensor([len(d) for d in docs], dtype=torch.long)  # (B,)
     n_sent = int(doc_lengths.max()) if b else 0
     n_word = max((len(s) for d in docs for s in d), default=0)
-    ids = torch.full((b, n_sent, n_word), pad_id, dtype=torch.long)  # (B, S, L)
-    sentence_lengths = torch.zeros((b, n_sent), dtype=torch.long)  # (B, S)
+    # filled in numpy (a tensor index-assignment per sentence costs ~20x more on 50k reviews)
+    ids_np = np.full((b, n_sent, n_word), pad_id, dtype=np.int64)  # (B, S, L)
+    lengths_np = np.zeros((b, n_sent), dtype=np.int64)  # (B, S)
     for i, d in enumerate(docs):
         for j, s in enumerate(d):
-            sentence_lengths[i, j] = len(s)
+            lengths_np[i, j] = len(s)
             if len(s):
-                ids[i, j, : len(s)] = torch.as_tensor(list(s), dtype=torch.long)
+                ids_np[i, j, : len(s)] = s
+    ids, sentence_lengths = torch.from_numpy(ids_np), torch.from_numpy(lengths_np)
     word_mask = torch.arange(n_word).view(1, 1, -1) < sentence_lengths.unsqueeze(-1)  # (B, S, L)
     sentence_mask = torch.arange(n_sent).unsqueeze(0) < doc_lengths.unsqueeze(1)  # (B, S)
     return DocumentBatch(ids, sentence_lengths, doc_lengths, word_mask, sentence_mask)
