@@ -13,8 +13,6 @@ machine's load hits all of them alike.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
@@ -25,6 +23,7 @@ from attnbook.ensemble import GATEnsemble
 from attnbook.gat import GAT
 from attnbook.graph import SparseRows
 from attnbook.graph_train import per_model_loss_acc
+from attnbook.timing import time_interleaved
 
 __all__ = ["PyGGAT", "make_epoch", "time_epochs", "benchmark"]
 
@@ -85,18 +84,9 @@ def make_epoch(model: nn.Module, x, edge_index: Tensor, y: Tensor, train_mask: T
 
 def time_epochs(epochs: dict[str, Callable[[], float]], n: int = 10, repeats: int = 3,
                 warmup: int = 3) -> dict[str, float]:
-    """Median seconds per epoch for each named epoch function, interleaved in blocks of ``n``."""
-    for f in epochs.values():
-        for _ in range(warmup):
-            f()
-    samples: dict[str, list[float]] = {k: [] for k in epochs}
-    for _ in range(repeats):
-        for k, f in epochs.items():
-            t0 = time.perf_counter()
-            for _ in range(n):
-                f()
-            samples[k].append((time.perf_counter() - t0) / n)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    """Median seconds per epoch for each named epoch function, interleaved in blocks of ``n``
+    (:func:`attnbook.timing.time_interleaved` on the wall clock)."""
+    return time_interleaved(epochs, n=n, repeats=repeats, warmup=warmup, clock="wall")
 
 
 def benchmark(data, n: int = 10, repeats: int = 3, dense: bool = True, ensemble: int = 10,

@@ -35,8 +35,6 @@ Shapes (batch-first): x ``(B, L, D)``; masks ``(L, L)`` bool, ``True`` = attend.
 from __future__ import annotations
 
 import math
-import statistics
-import time
 import warnings
 from collections.abc import Callable
 
@@ -44,6 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attnbook import timing
 from attnbook.attention import attend
 
 __all__ = [
@@ -294,18 +293,7 @@ def time_interleaved(
     the measurement then hits all candidates alike, and the median discards the rounds it hit
     hardest. Report ratios between candidates; never assert on them.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for f in fns.values():
-        for _ in range(warmup):
-            f()
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, f in fns.items():
-            t0 = time.perf_counter()
-            f()
-            samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return timing.time_interleaved(fns, n=1, repeats=repeats, warmup=warmup, clock="wall")
 
 
 def copy_task(
