@@ -4,6 +4,19 @@ One concept per module, named as the book names it:
 
 - :mod:`attnbook.attention` -- score functions, masked softmax, ``attend`` (chapter "Attention as a
   soft dictionary lookup").
+- :mod:`attnbook.rnn` -- the RNN cell from the equations, LSTM/GRU, gradients over distance,
+  recurrent classifiers (chapter "Recurrent networks").
+- :mod:`attnbook.seq2seq` -- encoder, fixed-context and attention decoders, greedy decoding, padded
+  batches of pairs (chapters "Sequence to sequence" and "Attention in seq2seq").
+- :mod:`attnbook.tasks` -- the date task of chapters 11, 21, 22 and 41 in one place (data, budget,
+  models, scores by number of dates and length).
+- :mod:`attnbook.han` -- context-vector attention pooling, the flat attention classifier and the
+  Hierarchical Attention Network (chapters "Attention for classification" and "HAN on IMDB").
+- :mod:`attnbook.diagrams` -- the RNN, LSTM, seq2seq and attention-decoder diagrams, drawn from code.
+- :mod:`attnbook.train` -- the fit loop (mini-batches on the model's device, progress bars,
+  early stopping through ``EarlyStopping``, seeding).
+- :mod:`attnbook.data` -- the dataset registry (a data file), verified downloads, the restricted
+  unpickler, loaders, the text pipeline, synthetic tasks.
 - :mod:`attnbook.cnn` -- TextCNN (Kim 2014), a character-level CNN, the max-norm constraint, text
   batches by length (chapter "Convolutional networks for text").
 - :mod:`attnbook.bench` -- timing a GAT training epoch against PyG's ``GATConv`` (chapter "Graph
@@ -28,10 +41,12 @@ One concept per module, named as the book names it:
   decoder layers (post-LN, pre-LN), the encoder--decoder Transformer, the Noam schedule, label
   smoothing (chapters "Self-attention" and "The Transformer").
 - :mod:`attnbook.transformer_diagrams` -- the multi-head attention and encoder-block diagrams.
-- :mod:`attnbook.utils` -- seeding, device selection, progress bars.
+- :mod:`attnbook.utils` -- seeding (and what a seed fixes), device selection, moving batches to a
+  device, progress bars.
 
-Shape letters used everywhere (batch-first): B batch, S source length, T target length, L sequence
-length, D model width, H heads, N nodes, E edges, F features.
+Shape letters used everywhere (batch-first; the book's notation page is the reference): B batch,
+S source length, T target length, L sequence length, D model width, H heads, N nodes, E edges,
+F features, C classes, V vocabulary size, R seeds trained side by side.
 """
 
 __version__ = "0.1.0"
