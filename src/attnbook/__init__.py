@@ -17,6 +17,9 @@ One concept per module, named as the book names it:
   early stopping through ``EarlyStopping``, seeding).
 - :mod:`attnbook.data` -- the dataset registry (a data file), verified downloads, the restricted
   unpickler, loaders, the text pipeline, synthetic tasks.
+- :mod:`attnbook.curves` -- learning curves against the clock: training for a budget of CPU
+  seconds, the time to reach a target, exact match in one teacher-forced pass (chapter "The
+  Transformer").
 - :mod:`attnbook.cnn` -- TextCNN (Kim 2014), a character-level CNN, the max-norm constraint, text
   batches by length (chapter "Convolutional networks for text").
 - :mod:`attnbook.bench` -- timing a GAT training epoch against PyG's ``GATConv`` (chapter "Graph
@@ -40,7 +43,8 @@ One concept per module, named as the book names it:
 - :mod:`attnbook.transformer` -- multi-head attention, positional encodings, masks, encoder and
   decoder layers (post-LN, pre-LN), the encoder--decoder Transformer, the Noam schedule, label
   smoothing (chapters "Self-attention" and "The Transformer").
-- :mod:`attnbook.transformer_diagrams` -- the multi-head attention and encoder-block diagrams.
+- :mod:`attnbook.transformer_diagrams` -- the multi-head attention, encoder-block and
+  encoder--decoder diagrams.
 - :mod:`attnbook.utils` -- seeding (and what a seed fixes), device selection, moving batches to a
   device, progress bars.
 

@@ -3,7 +3,8 @@
 Used in *Self-attention* (``notebooks/40_self_attention``) and *The Transformer*
 (``notebooks/41_transformer``): :func:`multihead_attention` (the data flow of
 :class:`attnbook.transformer.MultiHeadAttention`, with the shapes and the size of :math:`W^O`) and
-:func:`encoder_block` (an :class:`attnbook.transformer.EncoderLayer`, post-LN or pre-LN). The
+:func:`encoder_block` (an :class:`attnbook.transformer.EncoderLayer`, post-LN or pre-LN), and, in
+*The Transformer*, :func:`encoder_decoder` (the whole :class:`attnbook.transformer.Transformer`). The
 diagrams of the earlier chapters are in :mod:`attnbook.diagrams`.
 
 Each function draws into ``ax`` (a new figure if None) and returns the axes; coordinates are in
@@ -15,7 +16,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-__all__ = ["multihead_attention", "encoder_block"]
+__all__ = ["multihead_attention", "encoder_block", "encoder_decoder"]
 
 COLORS = {
     "linear": "#dbe9f6",
@@ -147,4 +148,86 @@ def encoder_block(ax=None, norm_first: bool = False, title: str | None = None):
     else:
         _arrow(ax, _top(boxes[-1]), (x, 0.97), text="(B, L, D)")
     ax.set_title(title, fontsize=10)
+    return ax
+
+
+def encoder_decoder(ax=None, layers: str = "N", title: str | None = "The Transformer (encoder–decoder)"):
+    r"""The whole encoder--decoder (:class:`attnbook.transformer.Transformer`), bottom to top, in the
+    layout of Vaswani et al. (2017, Figure 1), post-LN as the paper's text describes.
+
+    Left, the encoder: source embedding (scaled by :math:`\sqrt{D}`) + positional encoding, then
+    ``layers`` x [self-attention, Add & LayerNorm, feed-forward, Add & LayerNorm] -> the memory
+    ``(B, S, D)``. Right, the decoder: target embedding of the shifted target + positional
+    encoding, then ``layers`` x [masked (causal) self-attention, Add & LayerNorm, cross-attention
+    (queries from the decoder, keys and values from the memory), Add & LayerNorm, feed-forward,
+    Add & LayerNorm] -> Linear -> softmax over the target vocabulary. Residual paths are drawn at
+    the outer sides.
+    """
+    ax = _new_ax(ax, (7.0, 7.2))
+    w = 0.3
+    ffn = "Feed-forward"
+
+    def column(x, y0, names, side):
+        """Boxes stacked upwards from y0; the residual paths on ``side`` (-1 left, +1 right)."""
+        boxes, y = [], y0
+        for label, kind in names:
+            h = 0.065 if "\n" in label else 0.045
+            y += h / 2
+            boxes.append(_box(ax, x, y, w, h, label, COLORS[kind], fontsize=8))
+            y += h / 2 + 0.028
+        for a, b in zip(boxes, boxes[1:], strict=False):
+            _arrow(ax, _top(a), _bottom(b))
+        rx = x + side * (w / 2 + 0.035)
+        for i, (label, _) in enumerate(names):
+            if label.startswith("Add"):
+                sy = boxes[i - 1][1] - boxes[i - 1][3] / 2 - 0.014  # just below the sub-layer
+                ax.plot([x, rx, rx], [sy, sy, boxes[i][1]], color="#777777", linewidth=0.9)
+                _arrow(ax, (rx, boxes[i][1]), (x + side * w / 2, boxes[i][1]), color="#777777")
+        return boxes
+
+    ex, dx = 0.27, 0.7
+    # inputs and embeddings
+    src = _box(ax, ex, 0.035, w, 0.04, "source ids (B, S)", COLORS["io"], fontsize=8)
+    emb_e = _box(ax, ex, 0.11, w, 0.055, "Embedding $\\cdot\\sqrt{D}$\n+ positional encoding",
+                 COLORS["linear"], fontsize=8)
+    _arrow(ax, _top(src), _bottom(emb_e))
+    tgt = _box(ax, dx, 0.035, w, 0.04, "target shifted right (B, T)", COLORS["io"], fontsize=8)
+    emb_d = _box(ax, dx, 0.11, w, 0.055, "Embedding $\\cdot\\sqrt{D}$\n+ positional encoding",
+                 COLORS["linear"], fontsize=8)
+    _arrow(ax, _top(tgt), _bottom(emb_d))
+    enc = column(ex, 0.2, [("Multi-head\nself-attention", "attention"), ("Add & LayerNorm", "norm"),
+                           (ffn, "ffn"), ("Add & LayerNorm", "norm")], side=-1)
+    dec = column(dx, 0.2, [("Masked multi-head\nself-attention (causal)", "attention"),
+                           ("Add & LayerNorm", "norm"),
+                           ("Multi-head\ncross-attention", "attention"), ("Add & LayerNorm", "norm"),
+                           (ffn, "ffn"), ("Add & LayerNorm", "norm")], side=+1)
+    _arrow(ax, _top(emb_e), _bottom(enc[0]), text="(B, S, D)")
+    _arrow(ax, _top(emb_d), _bottom(dec[0]), text="(B, T, D)")
+    # the stacks: a frame around each repeated layer
+    for boxes, x, side in ((enc, ex, -1), (dec, dx, +1)):
+        top = boxes[-1][1] + boxes[-1][3] / 2 + 0.012
+        bot = boxes[0][1] - boxes[0][3] / 2 - 0.025
+        ax.add_patch(FancyBboxPatch((x - w / 2 - 0.055, bot), w + 0.11, top - bot,
+                                    boxstyle="round,pad=0.004,rounding_size=0.02", fill=False,
+                                    edgecolor="#999999", linewidth=1.0, linestyle="--"))
+        ax.text(x + side * (w / 2 + 0.075), (top + bot) / 2, f"× {layers}", fontsize=10,
+                ha="center", va="center")
+    # the memory feeds every decoder layer's cross-attention (keys and values)
+    mem_y = enc[-1][1] + enc[-1][3] / 2 + 0.05
+    ax.text(ex, mem_y + 0.012, "memory (B, S, D)", fontsize=8, ha="center", color="#555555")
+    ax.plot([ex, ex], [enc[-1][1] + enc[-1][3] / 2, mem_y], color="#333333", linewidth=1.0)
+    cross = dec[2]
+    mx = (ex + dx) / 2 - 0.02
+    ax.plot([ex, mx, mx], [mem_y, mem_y, cross[1]], color="#333333", linewidth=1.0)
+    _arrow(ax, (mx, cross[1]), (dx - w / 2, cross[1]))
+    ax.text((mx + dx - w / 2) / 2, cross[1] + 0.012, "K, V", fontsize=8, ha="center", va="bottom")
+    # output
+    lin = _box(ax, dx, dec[-1][1] + 0.11, w, 0.045, "Linear  D → V", COLORS["linear"], fontsize=8)
+    _arrow(ax, _top(dec[-1]), _bottom(lin))
+    soft = _box(ax, dx, lin[1] + 0.075, w, 0.045, "softmax: p(y_t | y_<t, x)", COLORS["io"],
+                fontsize=8)
+    _arrow(ax, _top(lin), _bottom(soft), text="logits (B, T, V)")
+    ax.set_ylim(0, soft[1] + soft[3] / 2 + 0.01)
+    if title:
+        ax.set_title(title, fontsize=11)
     return ax

@@ -1,0 +1,249 @@
+r"""Learning curves against the clock: train under a budget of seconds, score along the way, and
+read off how long a model needs to reach a target.
+
+Taught in *The Transformer* (``notebooks/41_transformer``), where the Transformer and the
+attention RNN of chapter 21 race on the same task: held-out exact match against training time,
+and the time each needs to reach 99 %.
+
+- :func:`fit_timed` trains like :func:`attnbook.train.fit` (seeded mini-batches, Adam or a given
+  optimizer, gradient clipping) but for a budget of *seconds* instead of epochs, and evaluates
+  every ``eval_every`` seconds of training. Only training counts on its clock -- building the
+  batch, forward, backward, the optimizer step -- not the evaluations.
+- :class:`Curve` holds the result; :meth:`Curve.time_to` is the time at which the score first
+  reaches a target, interpolated linearly between the two evaluations around the crossing (the
+  evaluations are ``eval_every`` seconds apart, so without interpolation every time would be
+  rounded up to the next evaluation).
+- :func:`teacher_forced_exact` scores a seq2seq model in *one* teacher-forced pass: an output
+  sequence is decoded exactly by greedy decoding if and only if, fed the true prefix, the model's
+  most probable next token is the true one at every position (the end token included). If every
+  prediction is right, greedy decoding feeds back exactly the true prefix and so produces the
+  target; if greedy decoding produces the target, its prefixes were the true ones, so every
+  teacher-forced prediction was right. The two exact-match scores are the same number (up to
+  ties of the largest logit), and the teacher-forced one costs one forward pass instead of
+  one per output token.
+
+The clock: ``"cpu"`` (``time.process_time``, the CPU seconds of this process; on a shared
+machine other people's jobs do not count, and with one torch thread on an idle machine it equals
+the wall time) or ``"wall"`` (``time.perf_counter``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from attnbook.train import minibatches
+from attnbook.utils import model_device, progress, seed_everything, to_device
+
+__all__ = ["CLOCKS", "Curve", "fit_timed", "teacher_forced_exact", "teacher_forced_exact_match"]
+
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+@dataclass
+class Curve:
+    """A learning curve: the score after ``seconds[i]`` seconds of training (``steps[i]`` steps).
+
+    Attributes:
+        seconds: the training clock at each evaluation (the first evaluation is before training, 0).
+        steps: optimizer steps taken at each evaluation.
+        scores: the score at each evaluation (higher is better).
+        losses: the mean training loss since the previous evaluation (NaN for the first).
+        train_seconds: the training seconds in all.
+        total_steps: the optimizer steps in all.
+        eval_seconds: the seconds spent in evaluations (not on the training clock).
+    """
+
+    seconds: list[float] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0
+    total_steps: int = 0
+    eval_seconds: float = 0.0
+
+    @property
+    def final(self) -> float:
+        """The last score."""
+        return self.scores[-1]
+
+    @property
+    def steps_per_second(self) -> float:
+        """Optimizer steps per second of training."""
+        return self.total_steps / self.train_seconds if self.train_seconds > 0 else math.nan
+
+    def time_to(self, target: float) -> float | None:
+        """The training seconds at which the score first reaches ``target``, interpolated linearly
+        between the evaluations before and after the crossing; None if it never does.
+
+        >>> Curve(seconds=[0, 2, 4], steps=[0, 10, 20], scores=[0.0, 0.5, 1.0]).time_to(0.75)
+        3.0
+        """
+        return self._first(target, self.seconds)
+
+    def steps_to(self, target: float) -> float | None:
+        """Like :meth:`time_to`, in optimizer steps."""
+        return self._first(target, [float(s) for s in self.steps])
+
+    def _first(self, target: float, xs: Sequence[float]) -> float | None:
+        for i, s in enumerate(self.scores):
+            if s >= target:
+                if i == 0:
+                    return float(xs[0])
+                s0, s1, x0, x1 = self.scores[i - 1], s, xs[i - 1], xs[i]
+                return float(x0 + (target - s0) / (s1 - s0) * (x1 - x0))
+        return None
+
+
+def fit_timed(
+    model: nn.Module,
+    examples: Sequence,
+    collate: Callable[[list], object],
+    loss_fn: Callable[[nn.Module, object], Tensor],
+    evaluate: Callable[[nn.Module], float] | None,
+    seconds: float,
+    eval_every: float,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    optimizer: torch.optim.Optimizer | None = None,
+    target: float | None = None,
+    max_steps: int | None = None,
+    max_grad_norm: float | None = 1.0,
+    seed: int | None = 0,
+    clock: str = "cpu",
+    show_progress: bool = True,
+    desc: str = "training",
+) -> Curve:
+    """Train ``model`` for ``seconds`` of training time, evaluating every ``eval_every`` seconds.
+
+    Args:
+        model: the module to train (train mode for steps, eval mode and ``torch.no_grad()`` for
+            ``evaluate``); left in eval mode.
+        examples, collate, loss_fn: as in :func:`attnbook.train.fit`; batches are moved to the
+            model's device.
+        evaluate: ``model -> score`` (higher is better), called before training, every
+            ``eval_every`` training seconds, and at the end; None: no scoring (the curve's
+            scores are NaN, e.g. to train for a budget and score afterwards).
+        seconds: the training budget (on ``clock``); at least one step is taken.
+        eval_every: the training seconds between evaluations.
+        batch_size, lr, optimizer, max_grad_norm, seed: as in :func:`attnbook.train.fit`
+            (default optimizer: Adam with ``lr``). Epochs follow each other without a break; each
+            reshuffles the examples.
+        target: stop at the first evaluation whose score reaches it.
+        max_steps: stop after this many optimizer steps (also evaluated then).
+        clock: ``"cpu"`` (this process's CPU time) or ``"wall"``.
+        show_progress: a progress bar over the training seconds.
+        desc: the progress bar's label.
+
+    Returns:
+        a :class:`Curve`.
+    """
+    if seconds <= 0 or eval_every <= 0:
+        raise ValueError(f"seconds and eval_every must be > 0, got {seconds}, {eval_every}")
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown clock {clock!r}; choose from {sorted(CLOCKS)}")
+    if len(examples) == 0:
+        raise ValueError("fit_timed needs at least one training example")
+    now = CLOCKS[clock]
+    gen = seed_everything(seed) if seed is not None else None
+    device = model_device(model)
+    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    curve = Curve()
+    loss_sum, loss_n = 0.0, 0
+
+    def score() -> bool:
+        """Evaluate (off the training clock); True when the target is reached."""
+        nonlocal loss_sum, loss_n
+        t0 = now()
+        model.eval()
+        with torch.no_grad():
+            s = math.nan if evaluate is None else float(evaluate(model))
+        model.train()
+        curve.eval_seconds += now() - t0
+        curve.seconds.append(curve.train_seconds)
+        curve.steps.append(curve.total_steps)
+        curve.scores.append(s)
+        curve.losses.append(loss_sum / loss_n if loss_n else math.nan)
+        loss_sum, loss_n = 0.0, 0
+        return target is not None and evaluate is not None and s >= target
+
+    bar = progress(total=round(seconds, 1), desc=desc, unit="s", disable=not show_progress,
+                   leave=False, mininterval=1.0,
+                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+    done = score()
+    next_eval = eval_every
+    while not done:
+        for idx in minibatches(len(examples), batch_size, generator=gen):
+            t0 = now()
+            batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
+            loss = loss_fn(model, batch)
+            opt.zero_grad()
+            loss.backward()
+            if max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+            opt.step()
+            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+            dt = now() - t0
+            curve.train_seconds += dt
+            curve.total_steps += 1
+            if hasattr(bar, "update"):
+                bar.update(min(dt, max(0.0, seconds - bar.n)))
+            out_of_time = curve.train_seconds >= seconds
+            out_of_steps = max_steps is not None and curve.total_steps >= max_steps
+            if curve.train_seconds >= next_eval or out_of_time or out_of_steps:
+                while next_eval <= curve.train_seconds:
+                    next_eval += eval_every
+                done = score() or out_of_time or out_of_steps
+                if hasattr(bar, "set_postfix"):
+                    bar.set_postfix({"score": f"{curve.scores[-1]:.3f}"})
+            if done:
+                break
+    if hasattr(bar, "close"):
+        bar.close()
+    model.eval()
+    return curve
+
+
+@torch.no_grad()
+def teacher_forced_exact(model: nn.Module, batch, pad_id: int = 0) -> Tensor:
+    """Per example of a seq2seq batch (:class:`attnbook.seq2seq.Batch`): is the model's most
+    probable next token right at every real target position, the end token included? ``(B,)`` bool.
+
+    This is exactly "greedy decoding reproduces the target" (see the module docstring), computed
+    in one teacher-forced pass. Works for any model with the
+    ``forward(src, src_mask, tgt_in) -> logits (B, T, V)`` of :class:`attnbook.seq2seq.Seq2Seq`
+    and :class:`attnbook.transformer.Transformer`.
+    """
+    logits = model(batch.src, batch.src_mask, batch.tgt_in)  # (B, T, V)
+    if logits.shape[:2] != batch.tgt_out.shape:
+        raise ValueError(
+            f"expected logits (B, T, V) with (B, T) = {tuple(batch.tgt_out.shape)}, got "
+            f"{tuple(logits.shape)}"
+        )
+    right = (logits.argmax(-1) == batch.tgt_out) | (batch.tgt_out == pad_id)  # (B, T)
+    return right.all(dim=1)
+
+
+@torch.no_grad()
+def teacher_forced_exact_match(
+    model: nn.Module, examples: Sequence, collate: Callable[[list], object], batch_size: int = 500,
+    pad_id: int = 0,
+) -> float:
+    """The share of ``examples`` that greedy decoding would reproduce exactly, by
+    :func:`teacher_forced_exact` in batches of ``batch_size`` (model in eval mode while scoring)."""
+    if len(examples) == 0:
+        raise ValueError("need at least one example")
+    was_training = model.training
+    model.eval()
+    device = model_device(model)
+    hits = 0
+    for start in range(0, len(examples), batch_size):
+        batch = to_device(collate(list(examples[start : start + batch_size])), device)
+        hits += int(teacher_forced_exact(model, batch, pad_id).sum())
+    model.train(was_training)
+    return hits / len(examples)
