@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import unicodedata
 from html import unescape
 from pathlib import Path
 
@@ -29,7 +30,8 @@ import print_book  # noqa: E402
 
 
 def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """Text without whitespace, with typographic ligatures unfolded (the PDF sets "fi" as "ﬁ")."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 @pytest.fixture(scope="module")
