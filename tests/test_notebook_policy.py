@@ -3,6 +3,7 @@
 import copy
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -37,9 +38,10 @@ def test_notebook_is_in_toc_and_records_results(path):
 def test_policy_catches_violations():
     good = {
         "cells": [
-            {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
+            {"id": "install", "cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
              "outputs": [], "source": 'import sys\nif "google.colab" in sys.modules: pass'},
-            {"cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "execution_count": None,
+            {"id": "print-1", "cell_type": "code", "metadata": {"tags": ["nbval-check-output"]},
+             "execution_count": None,
              "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": "print(1)"},
         ],
         "metadata": {"kernelspec": {"name": "python3"}},
@@ -56,3 +58,26 @@ def test_policy_catches_violations():
     fixed = nbpolicy.apply(copy.deepcopy(bad))
     assert nbpolicy.check(fixed, "nb") == []
     assert fixed["cells"][1]["outputs"][-1]["data"] == {"text/plain": "<Figure>"}
+
+
+def test_policy_catches_missing_and_repeated_cell_ids():
+    """A cell split or pasted by hand often lacks an id; nbformat.read then fails on the Colab edition."""
+    import nbformat
+
+    nb = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    nb["cells"][1].pop("id")
+    nb["cells"][2]["id"] = nb["cells"][3]["id"]
+    problems = "\n".join(nbpolicy.check(nb, "nb"))
+    assert "cell 1: has no valid id" in problems and "cell 3: repeats the id" in problems
+    fixed = nbpolicy.apply(nb)
+    assert nbpolicy.check(fixed, "nb") == []
+    nbformat.validate(nbformat.from_dict(fixed))  # raises on a missing or invalid id
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_valid_nbformat(path):
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nbformat.read(path, as_version=4)

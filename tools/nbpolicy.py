@@ -12,6 +12,8 @@ The policy, enforced by ``tests/test_notebook_policy.py``:
    their position among the code cells, so it is stable from run to run).
 3. The first code cell is the Colab install cell, tagged ``remove-cell`` (the site hides it).
 4. The kernel is ``python3``.
+5. Every cell has a unique ``id`` (nbformat 4.5 requires one; a cell pasted or split by hand often lacks it,
+   and ``nbformat.read`` then fails in the Colab edition's test). ``--apply`` gives such cells a fresh id.
 
 Usage: ``python tools/nbpolicy.py --apply notebooks`` after running a notebook,
 ``python tools/nbpolicy.py --check notebooks`` to list violations (exit 1 if any).
@@ -21,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+import uuid
 from pathlib import Path
 
 CHECK_TAG = "nbval-check-output"
 MAX_CHECKED_CHARS = 2000
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -61,7 +66,11 @@ def notebooks(paths: list[str]) -> list[Path]:
 
 def apply(nb: dict) -> dict:
     position = 0
+    seen: set[str] = set()
     for cell in nb.get("cells", []):
+        if not ID_PATTERN.match(str(cell.get("id", ""))) or cell["id"] in seen:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen.add(cell["id"])
         cell.get("metadata", {}).pop("execution", None)
         if cell.get("cell_type") != "code":
             cell.pop("outputs", None)
@@ -97,8 +106,16 @@ def check(nb: dict, name: str) -> list[str]:
         problems.append(f"{name}: the first code cell must be the Colab install cell, tagged remove-cell")
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
         problems.append(f"{name}: the kernel must be python3")
+    seen: set[str] = set()
     for i, cell in enumerate(nb.get("cells", [])):
         where = f"{name}: cell {i}"
+        cid = cell.get("id")
+        if not isinstance(cid, str) or not ID_PATTERN.match(cid):
+            problems.append(f"{where}: has no valid id (run tools/nbpolicy.py --apply)")
+        elif cid in seen:
+            problems.append(f"{where}: repeats the id {cid!r} (run tools/nbpolicy.py --apply)")
+        else:
+            seen.add(cid)
         if cell.get("attachments"):
             problems.append(f"{where}: stores attachments (images belong in code output or files)")
         if "execution" in cell.get("metadata", {}):
