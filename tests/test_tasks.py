@@ -1,12 +1,17 @@
 """Tests of attnbook.tasks: the shared date task, its scores, and one budget for every model."""
 
 import dataclasses
+import os
+import random
+from pathlib import Path
 
 import pytest
 import torch
 
+from attnbook.data import load_tatoeba_kor_eng
+from attnbook.data.text import Vocab, tokenize_en, tokenize_ko
 from attnbook.seq2seq import AttentionDecoder, ContextDecoder
-from attnbook.tasks import DATE_TASK, DateTask, date_matches
+from attnbook.tasks import DATE_TASK, KOR_ENG, DateTask, KorEngTask, date_matches
 
 SMALL = DateTask(n_train=60, n_test=30, epochs=1, batch_size=16, embed_dim=4, enc_hidden=4,
                  dec_hidden=8, attn_dim=4)
@@ -94,3 +99,32 @@ def test_trained_models_are_saved_and_reused_only_under_the_same_key(tmp_path, m
     assert len(list((tmp_path / "date_task").glob("none-*.pt"))) == 2
     with pytest.raises(ValueError, match="budget overrides"):
         SMALL.trained(data, "none", enc_hidden=3)
+
+
+_MIRROR = os.environ.get("ATTNBOOK_DATA_MIRROR", "")
+needs_mirror = pytest.mark.skipif(
+    not (_MIRROR and (Path(_MIRROR) / "MANIFEST.tsv").is_file()),
+    reason="needs the offline data mirror: set ATTNBOOK_DATA_MIRROR (e.g. to ../shared/data)",
+)
+
+
+@needs_mirror
+def test_kor_eng_is_chapter_21s_split_and_tokenisation():
+    ko = KOR_ENG.load()
+    assert KOR_ENG.load() is ko  # cached: chapters 21 and 41 see the same pairs
+    # the split as chapter 21 wrote it inline before it moved here
+    rows = [(tokenize_ko(p.korean), tokenize_en(p.english), p) for p in load_tatoeba_kor_eng()]
+    rows = [r for r in rows if len(r[1]) <= 8]
+    random.Random(0).shuffle(rows)
+    assert ko.test == [(k, e) for k, e, _ in rows[:300]]
+    assert ko.train == [(k, e) for k, e, _ in rows[300:]]
+    assert ko.references == [p.english for _, _, p in rows[:300]]
+    assert ko.test_sources == [k for k, _, _ in rows[:300]]
+    # vocabularies from the training pairs only; a batch is a teacher-forcing batch
+    assert ko.src_vocab.itos == Vocab.build([k for k, _ in ko.train]).itos
+    assert ko.tgt_vocab.itos == Vocab.build([e for _, e in ko.train]).itos
+    batch = ko.collate(ko.train[:3])
+    assert batch.src.shape[0] == 3 and batch.tgt_in.shape == batch.tgt_out.shape
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        KOR_ENG.n_test = 10
+    assert KorEngTask(n_test=100).load().test == ko.test[:100]

@@ -28,6 +28,17 @@ Example::
 
 A model with its own decoding (e.g. a Transformer decoded with
 :func:`attnbook.seq2seq.translate`) is scored with ``DATE_TASK.score(outputs, data)``.
+
+The Korean--English pairs of Tatoeba (:data:`KOR_ENG`) are the second shared task: chapter 21
+translates them with the attention RNN, chapter 41 with the Transformer, on the same split and
+tokenisation (Korean syllable by syllable, English word by word)::
+
+    from attnbook.tasks import KOR_ENG
+
+    ko = KOR_ENG.load()          # KorEngData: train / test token pairs, vocabularies, references
+    fit(model, ko.train, ko.collate, teacher_forcing_loss, ...)
+    hyps, _ = translate(model, ko.test_sources, ko.src_vocab, ko.tgt_vocab, KOR_ENG.max_out)
+    ko.references                # the held-out English sentences as written, for sacreBLEU
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -46,8 +58,9 @@ import torch
 from torch import nn
 
 from attnbook import results
-from attnbook.data import synthetic
-from attnbook.data.text import Vocab, tokenize_chars
+from attnbook.data import load_tatoeba_kor_eng, synthetic
+from attnbook.data.corpora import TranslationPair
+from attnbook.data.text import Vocab, tokenize_chars, tokenize_en, tokenize_ko
 from attnbook.seq2seq import (
     AttentionDecoder,
     Batch,
@@ -62,7 +75,8 @@ from attnbook.seq2seq import (
 from attnbook.train import History, fit
 from attnbook.utils import seed_everything
 
-__all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches"]
+__all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches", "KorEngTask",
+           "KorEngData", "KOR_ENG"]
 
 ISO_LENGTH = len("yyyy-mm-dd")
 
@@ -343,3 +357,73 @@ def _load(task: DateTask) -> DateData:
 
 #: The date task of chapters 11 and 21, and of every comparison "on the same task and budget".
 DATE_TASK = DateTask()
+
+
+@dataclass
+class KorEngData:
+    """The Korean--English split, built once by :meth:`KorEngTask.load`.
+
+    Attributes:
+        train_pairs, test_pairs: the :class:`attnbook.data.corpora.TranslationPair` examples
+            (each keeps its Tatoeba attribution).
+        train, test: ``(Korean syllables, English words)`` token pairs.
+        src_vocab, tgt_vocab: the Korean and English vocabularies, built from the training pairs.
+    """
+
+    train_pairs: list[TranslationPair]
+    test_pairs: list[TranslationPair]
+    train: list[tuple[list[str], list[str]]]
+    test: list[tuple[list[str], list[str]]]
+    src_vocab: Vocab
+    tgt_vocab: Vocab
+
+    @property
+    def test_sources(self) -> list[list[str]]:
+        """The held-out Korean inputs (syllables), for :func:`attnbook.seq2seq.translate`."""
+        return [k for k, _ in self.test]
+
+    @property
+    def references(self) -> list[str]:
+        """The held-out English sentences as written (sacreBLEU tokenises them itself)."""
+        return [p.english for p in self.test_pairs]
+
+    def collate(self, examples: list[tuple[list[str], list[str]]]) -> Batch:
+        """A padded teacher-forcing batch (:func:`attnbook.seq2seq.make_batch`)."""
+        return make_batch(examples, self.src_vocab, self.tgt_vocab)
+
+
+@dataclass(frozen=True)
+class KorEngTask:
+    """The Tatoeba Korean--English task of chapters 21 and 41: one split, one tokenisation.
+
+    The pairs of :func:`attnbook.data.load_tatoeba_kor_eng` whose English side has at most
+    ``max_words`` words (:func:`attnbook.data.text.tokenize_en`), shuffled with
+    ``random.Random(seed)``; the first ``n_test`` are held out. Korean is read syllable by syllable
+    (:func:`attnbook.data.text.tokenize_ko`). ``max_out``: the most English words to decode.
+    """
+
+    max_words: int = 8
+    n_test: int = 300
+    seed: int = 0
+    max_out: int = 12
+
+    def load(self) -> KorEngData:
+        """The split (made once per configuration and cached)."""
+        return _load_kor_eng(self)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_kor_eng(task: KorEngTask) -> KorEngData:
+    rows = [(tokenize_ko(p.korean), tokenize_en(p.english), p) for p in load_tatoeba_kor_eng()]
+    rows = [r for r in rows if len(r[1]) <= task.max_words]
+    random.Random(task.seed).shuffle(rows)
+    test, train = rows[: task.n_test], rows[task.n_test :]
+    return KorEngData(
+        train_pairs=[p for _, _, p in train], test_pairs=[p for _, _, p in test],
+        train=[(k, e) for k, e, _ in train], test=[(k, e) for k, e, _ in test],
+        src_vocab=Vocab.build([k for k, _, _ in train]), tgt_vocab=Vocab.build([e for _, e, _ in train]),
+    )
+
+
+#: The Tatoeba Korean--English split of chapters 21 and 41.
+KOR_ENG = KorEngTask()
