@@ -17,6 +17,7 @@ from attnbook.seq2seq import (
     teacher_forcing_loss,
     translate,
 )
+from attnbook.train import fit, train_step
 from attnbook.transformer import Transformer
 from attnbook.utils import seed_everything
 
@@ -83,6 +84,47 @@ def test_fit_timed_max_steps_and_seeding():
     assert c.steps_per_second > 0
 
 
+def test_fit_timed_evaluates_every_n_steps():
+    data = _data()
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    c = fit_timed(m, data, _collate, _loss, _acc(data), seconds=60.0, eval_every=None,
+                  eval_every_steps=3, batch_size=16, lr=0.05, max_steps=10, show_progress=False)
+    assert c.steps == [0, 3, 6, 9, 10]  # every 3 steps, and at the cap
+
+
+def test_fit_timed_takes_the_same_steps_as_fit():
+    """Both loops run attnbook.train.train_step on the same seeded batches: the same weights."""
+    data = _data()
+    weights = []
+    for how in ("fit", "fit_timed"):
+        torch.manual_seed(0)
+        m = nn.Linear(2, 2)
+        if how == "fit":
+            fit(m, data, _collate, _loss, epochs=2, batch_size=16, lr=0.05, seed=5, show_progress=False)
+        else:
+            fit_timed(m, data, _collate, _loss, None, seconds=1e9, eval_every=None,
+                      eval_every_steps=100, batch_size=16, lr=0.05, max_steps=8, seed=5,
+                      show_progress=False)
+        weights.append(m.weight.detach().clone())
+    assert torch.equal(*weights)
+
+
+def test_train_step_is_one_clipped_optimizer_step():
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    batch = _collate(_data())
+    with torch.no_grad():
+        expected = _loss(m, batch).item()
+    before = [p.detach().clone() for p in m.parameters()]
+    loss = train_step(m, batch, _loss, torch.optim.SGD(m.parameters(), lr=1.0), max_grad_norm=1e-3)
+    assert isinstance(loss, float) and loss == pytest.approx(expected)  # the loss before the step
+    grads = torch.cat([p.grad.flatten() for p in m.parameters()])
+    assert torch.linalg.vector_norm(grads).item() == pytest.approx(1e-3, rel=1e-3)  # clipped
+    moved = torch.cat([(b - p.detach()).flatten() for b, p in zip(before, m.parameters(), strict=True)])
+    assert torch.allclose(moved, grads, atol=1e-6)  # SGD with lr 1: the step is the clipped gradient
+
+
 def test_fit_timed_rejects_bad_arguments():
     data = _data()
     with pytest.raises(ValueError, match="seconds"):
@@ -90,6 +132,8 @@ def test_fit_timed_rejects_bad_arguments():
     with pytest.raises(ValueError, match="clock"):
         fit_timed(nn.Linear(2, 2), data, _collate, _loss, _acc(data), seconds=1, eval_every=1,
                   clock="sundial")
+    with pytest.raises(ValueError, match="eval_every_steps"):
+        fit_timed(nn.Linear(2, 2), data, _collate, _loss, _acc(data), seconds=1, eval_every=None)
 
 
 def _copy_task():

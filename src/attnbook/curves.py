@@ -5,9 +5,10 @@ Taught in *The Transformer* (``notebooks/41_transformer``), where the Transforme
 attention RNN of chapter 21 race on the same task: held-out exact match against training time,
 and the time each needs to reach 99 %.
 
-- :func:`fit_timed` trains like :func:`attnbook.train.fit` (seeded mini-batches, Adam or a given
-  optimizer, gradient clipping) but for a budget of *seconds* instead of epochs, and evaluates
-  every ``eval_every`` seconds of training. Only training counts on its clock -- building the
+- :func:`fit_timed` trains like :func:`attnbook.train.fit` -- the same step,
+  :func:`attnbook.train.train_step` (seeded mini-batches, Adam or a given optimizer, gradient
+  clipping) -- but for a budget of *seconds* instead of epochs, and evaluates every
+  ``eval_every`` seconds or every ``eval_every_steps`` steps of training. Only training counts on its clock -- building the
   batch, forward, backward, the optimizer step -- not the evaluations.
 - :class:`Curve` holds the result; :meth:`Curve.time_to` is the time at which the score first
   reaches a target, interpolated linearly between the two evaluations around the crossing (the
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from attnbook.train import minibatches
+from attnbook.train import minibatches, train_step
 from attnbook.utils import model_device, progress, seed_everything, to_device
 
 __all__ = ["CLOCKS", "Curve", "fit_timed", "teacher_forced_exact", "teacher_forced_exact_match"]
@@ -107,19 +108,21 @@ def fit_timed(
     loss_fn: Callable[[nn.Module, object], Tensor],
     evaluate: Callable[[nn.Module], float] | None,
     seconds: float,
-    eval_every: float,
+    eval_every: float | None,
     batch_size: int = 64,
     lr: float = 1e-3,
     optimizer: torch.optim.Optimizer | None = None,
     target: float | None = None,
     max_steps: int | None = None,
+    eval_every_steps: int | None = None,
     max_grad_norm: float | None = 1.0,
     seed: int | None = 0,
     clock: str = "cpu",
     show_progress: bool = True,
     desc: str = "training",
 ) -> Curve:
-    """Train ``model`` for ``seconds`` of training time, evaluating every ``eval_every`` seconds.
+    """Train ``model`` for ``seconds`` of training time, evaluating every ``eval_every`` seconds
+    (or every ``eval_every_steps`` optimizer steps).
 
     Args:
         model: the module to train (train mode for steps, eval mode and ``torch.no_grad()`` for
@@ -130,12 +133,14 @@ def fit_timed(
             ``eval_every`` training seconds, and at the end; None: no scoring (the curve's
             scores are NaN, e.g. to train for a budget and score afterwards).
         seconds: the training budget (on ``clock``); at least one step is taken.
-        eval_every: the training seconds between evaluations.
+        eval_every: the training seconds between evaluations (None: by steps only).
         batch_size, lr, optimizer, max_grad_norm, seed: as in :func:`attnbook.train.fit`
             (default optimizer: Adam with ``lr``). Epochs follow each other without a break; each
             reshuffles the examples.
         target: stop at the first evaluation whose score reaches it.
         max_steps: stop after this many optimizer steps (also evaluated then).
+        eval_every_steps: also evaluate after every this many optimizer steps -- a schedule that
+            does not depend on the machine's speed (with ``eval_every=None``, the only one).
         clock: ``"cpu"`` (this process's CPU time) or ``"wall"``.
         show_progress: a progress bar over the training seconds.
         desc: the progress bar's label.
@@ -143,8 +148,12 @@ def fit_timed(
     Returns:
         a :class:`Curve`.
     """
-    if seconds <= 0 or eval_every <= 0:
+    if seconds <= 0 or (eval_every is not None and eval_every <= 0):
         raise ValueError(f"seconds and eval_every must be > 0, got {seconds}, {eval_every}")
+    if eval_every is None and eval_every_steps is None:
+        raise ValueError("give eval_every (seconds) or eval_every_steps")
+    if eval_every_steps is not None and eval_every_steps < 1:
+        raise ValueError(f"eval_every_steps must be >= 1, got {eval_every_steps}")
     if clock not in CLOCKS:
         raise ValueError(f"unknown clock {clock!r}; choose from {sorted(CLOCKS)}")
     if len(examples) == 0:
@@ -176,18 +185,13 @@ def fit_timed(
                    leave=False, mininterval=1.0,
                    bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
     done = score()
-    next_eval = eval_every
+    next_eval = math.inf if eval_every is None else eval_every
     while not done:
         for idx in minibatches(len(examples), batch_size, generator=gen):
             t0 = now()
             batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
-            loss = loss_fn(model, batch)
-            opt.zero_grad()
-            loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            opt.step()
-            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+            loss = train_step(model, batch, loss_fn, opt, max_grad_norm)
+            loss_sum, loss_n = loss_sum + loss, loss_n + 1
             dt = now() - t0
             curve.train_seconds += dt
             curve.total_steps += 1
@@ -195,7 +199,8 @@ def fit_timed(
                 bar.update(min(dt, max(0.0, seconds - bar.n)))
             out_of_time = curve.train_seconds >= seconds
             out_of_steps = max_steps is not None and curve.total_steps >= max_steps
-            if curve.train_seconds >= next_eval or out_of_time or out_of_steps:
+            step_due = eval_every_steps is not None and curve.total_steps % eval_every_steps == 0
+            if curve.train_seconds >= next_eval or step_due or out_of_time or out_of_steps:
                 while next_eval <= curve.train_seconds:
                     next_eval += eval_every
                 done = score() or out_of_time or out_of_steps

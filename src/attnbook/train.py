@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from attnbook.utils import model_device, progress, seed_everything, to_device
 
-__all__ = ["History", "minibatches", "fit", "EarlyStopping"]
+__all__ = ["History", "minibatches", "train_step", "fit", "EarlyStopping"]
 
 
 @dataclass
@@ -54,6 +54,28 @@ def minibatches(n: int, batch_size: int, shuffle: bool = True, generator: torch.
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     return list(order.split(batch_size))
+
+
+def train_step(
+    model: nn.Module,
+    batch,
+    loss_fn: Callable[[nn.Module, object], Tensor],
+    optimizer: torch.optim.Optimizer,
+    max_grad_norm: float | None = 1.0,
+) -> float:
+    """One optimizer step on one batch (already on the model's device): ``loss_fn(model, batch)``,
+    backward, optional gradient-norm clipping, ``optimizer.step()``. Returns the loss as a float.
+
+    The inner step of :func:`fit`, shared with :func:`attnbook.curves.fit_timed` so that training
+    for a budget of epochs and for a budget of seconds take the very same steps.
+    """
+    loss = loss_fn(model, batch)
+    optimizer.zero_grad()
+    loss.backward()
+    if max_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    optimizer.step()
+    return loss.item()
 
 
 def fit(
@@ -115,13 +137,7 @@ def fit(
         for idx in minibatches(len(examples), batch_size, generator=gen):
             # the collate function may build tensors on the CPU: train on the model's device
             batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
-            loss = loss_fn(model, batch)
-            opt.zero_grad()
-            loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            opt.step()
-            total += loss.item() * len(idx)
+            total += train_step(model, batch, loss_fn, opt, max_grad_norm) * len(idx)
             count += len(idx)
         hist.train_loss.append(total / count)
         postfix = {"loss": f"{hist.train_loss[-1]:.3f}"}
