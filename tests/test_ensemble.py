@@ -1,4 +1,4 @@
-"""Tests of attnbook.ensemble: S models in one pass equal S separate models; receptive fields."""
+"""Tests of attnbook.ensemble: R models in one pass equal R separate models; receptive fields."""
 
 import pytest
 import torch
@@ -20,7 +20,7 @@ def test_gat_ensemble_equals_separate_models(x):
     models = [GAT(FIN, 3, hidden=4, heads=2).eval() for _ in range(3)]
     ens = GATEnsemble(3, FIN, 3, hidden=4, heads=2).load_models(models).eval()
     xs = SparseRows.from_dense(x)
-    out = ens(xs, EDGES)  # (N, S, K)
+    out = ens(xs, EDGES)  # (N, R, C)
     assert out.shape == (N, 3, 3)
     for s, m in enumerate(models):
         torch.testing.assert_close(out[:, s], m(x, EDGES))
@@ -79,8 +79,8 @@ def test_ensemble_on_the_receptive_field_equals_full_graph(x, Ensemble):
 
 def test_receptive_field_follows_the_number_of_models(x):
     field = GATEnsemble(3, FIN, 3).plan(SparseRows.from_dense(x), EDGES)
-    assert field.stacked(3).S == 3 and field.stacked(3) is field.stacked(3)
-    assert field.stacked(2).S == 2  # after models stopped: laid out again, for two
+    assert field.stacked(3).R == 3 and field.stacked(3) is field.stacked(3)
+    assert field.stacked(2).R == 2  # after models stopped: laid out again, for two
 
 
 def test_receptive_field_of_another_model_is_refused(x):
@@ -103,3 +103,10 @@ def test_bad_inputs_raise_clear_errors(x):
     with pytest.raises(ValueError, match="expected 2 models, got 1"):
         ens.load_models([GAT(FIN, 3)])
     assert repr(ens) == "GATEnsemble(2 x GAT(6, 3, hidden=8, heads=8, out_heads=1))"
+
+
+def test_attention_parameters_are_the_attention_vectors():
+    ens = GATEnsemble(2, FIN, 3, hidden=4, heads=2)
+    names = {n for n, p in ens.named_parameters() if any(p is q for q in ens.attention_parameters())}
+    assert names == {"att_src1", "att_dst1", "att_src2", "att_dst2"}
+    assert GCNEnsemble(2, FIN, 3).attention_parameters() == []

@@ -35,7 +35,7 @@ def test_gcn_equals_the_dense_formula(x):
 
 def test_propagate_broadcasts_over_a_model_axis(x):
     ei, w = gcn_norm(EDGES, N)
-    xw = torch.randn(N, 2, 3)  # (N, S, D)
+    xw = torch.randn(N, 2, 3)  # (N, R, D)
     out = gcn_propagate(xw, ei[0], ei[1], w, N)
     for s in range(2):
         torch.testing.assert_close(out[:, s], gcn_propagate(xw[:, s], ei[0], ei[1], w, N))

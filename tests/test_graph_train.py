@@ -69,7 +69,7 @@ def test_removing_stopped_models_leaves_the_others_unchanged():
 
     def step(model, opt):
         opt.zero_grad()
-        logits = model(xs, EDGES).permute(0, 2, 1)  # (N, K, S)
+        logits = model(xs, EDGES).permute(0, 2, 1)  # (N, C, R)
         torch.nn.functional.cross_entropy(logits, y[:, None].expand(5, model.num_models), reduction="sum").backward()
         opt.step()
 
@@ -83,3 +83,24 @@ def test_removing_stopped_models_leaves_the_others_unchanged():
     assert small.num_models == 2
     for (name, p), (_, q) in zip(full.named_parameters(), small.named_parameters(), strict=True):
         torch.testing.assert_close(p[keep], q, msg=name)
+
+
+def test_fit_ensemble_attention_weight_decay():
+    """attention_weight_decay=0 exempts exactly the attention vectors from weight decay: after one
+    step they match a run without decay, and every other weight matches the run with decay."""
+    x, ei, y, masks = two_communities()
+    xs = SparseRows.from_dense(x)
+
+    def one_step(**kw):
+        torch.manual_seed(0)
+        model = GATEnsemble(2, 5, 2, hidden=4, heads=2)
+        fit_ensemble(model, xs, ei, y, *masks, lr=0.1, max_epochs=1, **kw)
+        return dict(model.named_parameters())
+
+    exempt = one_step(weight_decay=100.0, attention_weight_decay=0.0)
+    decayed, free = one_step(weight_decay=100.0), one_step(weight_decay=0.0)
+    att = {"att_src1", "att_dst1", "att_src2", "att_dst2"}
+    for name, p in exempt.items():
+        ref = free[name] if name in att else decayed[name]
+        assert torch.allclose(p, ref), name
+    assert not torch.allclose(decayed["att_src1"], free["att_src1"])  # decay did change them

@@ -1,13 +1,13 @@
-"""S independent models trained in one pass, one per seed: the 10-seed reproductions of GAT and GCN.
+"""R independent models trained in one pass, one per seed: the 10-seed reproductions of GAT and GCN.
 
 Taught in the chapter *Graph Attention Networks* (``notebooks/50_gat``, section "Reproducing
 Table 2 of the paper"), where the paper's mean ± std over seeds needs ten trainings per model
-and dataset. :class:`GATEnsemble` and :class:`GCNEnsemble` hold S copies of :class:`attnbook.gat.GAT`
+and dataset. :class:`GATEnsemble` and :class:`GCNEnsemble` hold R copies of :class:`attnbook.gat.GAT`
 and :class:`attnbook.gcn.GCN` with a model axis in front of every weight; each copy has its own
 initialisation and its own dropout masks, and -- trained by :func:`attnbook.graph_train.fit_ensemble`,
 whose loss is the *sum* of the copies' losses and whose optimiser (Adam) acts element-wise -- its
 own trajectory, exactly as if it were trained alone: the copies share only the time per epoch.
-Both are tested equal to S separate models given the same weights. They compute attention and
+Both are tested equal to R separate models given the same weights. They compute attention and
 propagation with the same functions as the single models (:func:`attnbook.gat.gat_scores`,
 :func:`attnbook.gat.edge_attention`, :func:`attnbook.gcn.gcn_propagate`).
 
@@ -16,7 +16,8 @@ A pass computes only what its loss reads. :class:`ReceptiveField` is that plan, 
 nodes) and passed to the model instead of the graph: the training pass then computes the two-hop
 neighbourhood of Cora's 140 training nodes, not the whole graph -- the same numbers, in less time.
 
-Shapes: S models, N nodes, E edges, F input features, H heads, C features per head, K classes.
+Shapes (the book's notation page): R models (seeds), N nodes, E edges, F input features, H heads,
+Dh (:math:`D_h`) features per head, C classes.
 """
 
 from __future__ import annotations
@@ -43,31 +44,31 @@ __all__ = ["ReceptiveField", "GATEnsemble", "GCNEnsemble"]
 
 
 class _Stacked:
-    """A SparseRows x laid out for S models at once, as one sparse ``(N*S, S*F)`` matrix: row
-    ``n*S + s`` holds row n's non-zeros with column ids shifted by ``s*F``, so that they select
-    model s's block of a stacked ``(S*F, D)`` weight. Rows are node-major: the product reshapes
-    to ``(N, S, D)`` without a copy."""
+    """A SparseRows x laid out for R models at once, as one sparse ``(N*R, R*F)`` matrix: row
+    ``n*R + r`` holds row n's non-zeros with column ids shifted by ``r*F``, so that they select
+    model r's block of a stacked ``(R*F, D)`` weight. Rows are node-major: the product reshapes
+    to ``(N, R, D)`` without a copy."""
 
-    def __init__(self, x: SparseRows, S: int) -> None:
+    def __init__(self, x: SparseRows, R: int) -> None:
         N, Fdim = x.shape
         nnz = x.nnz
-        s = torch.arange(S, device=x.device).repeat_interleave(nnz)  # (S*nnz,)
-        key = x.rows.repeat(S) * S + s  # the new row id n*S + s
+        r = torch.arange(R, device=x.device).repeat_interleave(nnz)  # (R*nnz,)
+        key = x.rows.repeat(R) * R + r  # the new row id n*R + r
         order = torch.argsort(key, stable=True)
-        self.big = SparseRows((x.cols.repeat(S) + s * Fdim)[order], x.values.repeat(S)[order],
-                              key[order], (N * S, S * Fdim))
-        self.x, self.S = x, S
+        self.big = SparseRows((x.cols.repeat(R) + r * Fdim)[order], x.values.repeat(R)[order],
+                              key[order], (N * R, R * Fdim))
+        self.x, self.R = x, R
 
     def matmul(self, weight: Tensor, p: float, training: bool) -> Tensor:
-        """Per-model dropout then ``x @ W_s`` for every s: weight ``(S, F, D)`` -> ``(N, S, D)``."""
-        S, Fdim, D = weight.shape
+        """Per-model dropout then ``x @ W_r`` for every r: weight ``(R, F, D)`` -> ``(N, R, D)``."""
+        R, Fdim, D = weight.shape
         N = self.x.shape[0]
         if not training or p == 0.0:
-            # no dropout: one product with all models' weights side by side, (F, S*D)
-            w = weight.permute(1, 0, 2).reshape(Fdim, S * D)
-            return self.x.matmul(w).view(N, S, D)
+            # no dropout: one product with all models' weights side by side, (F, R*D)
+            w = weight.permute(1, 0, 2).reshape(Fdim, R * D)
+            return self.x.matmul(w).view(N, R, D)
         big = self.big.dropout(p, True)  # an independent mask per model
-        return big.matmul(weight.reshape(S * Fdim, D)).view(N, S, D)
+        return big.matmul(weight.reshape(R * Fdim, D)).view(N, R, D)
 
 
 class _LayerEdges(NamedTuple):
@@ -126,9 +127,9 @@ class ReceptiveField:
         self._stacked: _Stacked | None = None
 
     def stacked(self, num_models: int) -> _Stacked:
-        """The input laid out for ``num_models`` models (kept for the last S asked for: the
+        """The input laid out for ``num_models`` models (kept for the last R asked for: the
         ensemble shrinks as its models stop)."""
-        if self._stacked is None or self._stacked.S != num_models:
+        if self._stacked is None or self._stacked.R != num_models:
             self._stacked = _Stacked(self.x, num_models)
         return self._stacked
 
@@ -138,14 +139,14 @@ class ReceptiveField:
         return f"ReceptiveField(rows {N0} -> {N1} -> {N2}, edges {E1}, {E2})"
 
 
-def _stacked_param(S: int, *shape: int) -> nn.Parameter:
-    return nn.Parameter(torch.empty(S, *shape))
+def _stacked_param(R: int, *shape: int) -> nn.Parameter:
+    return nn.Parameter(torch.empty(R, *shape))
 
 
 class _EnsembleBase(nn.Module):
     """The model axis, the receptive field, and copying weights from and to single models.
 
-    ``_LAYOUT`` pairs each stacked parameter with the parameter of the single model it holds S
+    ``_LAYOUT`` pairs each stacked parameter with the parameter of the single model it holds R
     copies of; :meth:`load_models` and :meth:`export` read it in the two directions.
     """
 
@@ -186,18 +187,24 @@ class _EnsembleBase(nn.Module):
                              f"(F={x.x.shape[1]}, weighted edges {x.weighted})")
         return x
 
+    def attention_parameters(self) -> list[nn.Parameter]:
+        """The stacked attention vectors :math:`a_{\\mathrm{src}}, a_{\\mathrm{dst}}` of both layers
+        (empty for a GCN): :func:`attnbook.graph_train.fit_ensemble` can exempt them from weight
+        decay (``attention_weight_decay``)."""
+        return [getattr(self, mine) for mine, theirs in self._LAYOUT if ".att_" in theirs]
+
     def first_layer_parameters(self) -> list[nn.Parameter]:
         """The stacked parameters of the first layer (Kipf & Welling decay only these)."""
         return [getattr(self, mine) for mine, theirs in self._LAYOUT if theirs.startswith("conv1.")]
 
     @torch.no_grad()
     def load_models(self, models: list[nn.Module]):
-        """Copy the weights of S single models into the S copies (for tests)."""
+        """Copy the weights of R single models into the R copies (for tests)."""
         if len(models) != self.num_models:
             raise ValueError(f"expected {self.num_models} models, got {len(models)}")
-        for s, m in enumerate(models):
+        for r, m in enumerate(models):
             for mine, theirs in self._LAYOUT:
-                getattr(self, mine)[s].copy_(m.get_parameter(theirs))
+                getattr(self, mine)[r].copy_(m.get_parameter(theirs))
         return self
 
     @torch.no_grad()
@@ -210,16 +217,16 @@ class _EnsembleBase(nn.Module):
 
 
 class GATEnsemble(_EnsembleBase):
-    """S independent copies of :class:`attnbook.gat.GAT` trained in one pass.
+    """R independent copies of :class:`attnbook.gat.GAT` trained in one pass.
 
-    Args: ``num_models`` (S), then as :class:`~attnbook.gat.GAT` (no ``dense``), and
+    Args: ``num_models`` (R), then as :class:`~attnbook.gat.GAT` (no ``dense``), and
     ``value_dropout`` (default ``False``): also apply dropout to the projected features
     :math:`W h_j` that attention averages, as the paper's TensorFlow code does (PyG's ``GATConv``
     does not).
 
     Shapes: x :class:`~attnbook.graph.SparseRows` (or a Tensor) ``(N, F)``, edge_index ``(2, E)``
-    -> logits ``(N, S, K)``; with a bool mask ``targets`` ``(N,)``, only the target nodes' logits
-    ``(N_targets, S, K)``; or a :class:`ReceptiveField` from :meth:`plan` in place of the three.
+    -> logits ``(N, R, C)``; with a bool mask ``targets`` ``(N,)``, only the target nodes' logits
+    ``(N_targets, R, C)``; or a :class:`ReceptiveField` from :meth:`plan` in place of the three.
     """
 
     _LAYOUT = (("w1", "conv1.weight"), ("att_src1", "conv1.att_src"), ("att_dst1", "conv1.att_dst"),
@@ -239,24 +246,24 @@ class GATEnsemble(_EnsembleBase):
         value_dropout: bool = False,
     ) -> None:
         super().__init__()
-        S = self.num_models = num_models
+        R = self.num_models = num_models
         self.value_dropout = value_dropout
         self.in_features, self.num_classes, self.hidden, self.heads, self.out_heads = (
             in_features, num_classes, hidden, heads, out_heads)
         self.dropout, self.negative_slope = dropout, negative_slope
-        self.w1 = _stacked_param(S, in_features, heads * hidden)
-        self.att_src1, self.att_dst1 = _stacked_param(S, heads, hidden), _stacked_param(S, heads, hidden)
-        self.b1 = _stacked_param(S, heads * hidden)
-        self.w2 = _stacked_param(S, heads * hidden, out_heads * num_classes)
-        self.att_src2 = _stacked_param(S, out_heads, num_classes)
-        self.att_dst2 = _stacked_param(S, out_heads, num_classes)
-        self.b2 = _stacked_param(S, num_classes)
+        self.w1 = _stacked_param(R, in_features, heads * hidden)
+        self.att_src1, self.att_dst1 = _stacked_param(R, heads, hidden), _stacked_param(R, heads, hidden)
+        self.b1 = _stacked_param(R, heads * hidden)
+        self.w2 = _stacked_param(R, heads * hidden, out_heads * num_classes)
+        self.att_src2 = _stacked_param(R, out_heads, num_classes)
+        self.att_dst2 = _stacked_param(R, out_heads, num_classes)
+        self.b2 = _stacked_param(R, num_classes)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for s in range(self.num_models):  # each copy initialised as GAT initialises one model
+        for r in range(self.num_models):  # each copy initialised as GAT initialises one model
             for p in (self.w1, self.att_src1, self.att_dst1, self.w2, self.att_src2, self.att_dst2):
-                nn.init.xavier_uniform_(p.data[s])
+                nn.init.xavier_uniform_(p.data[r])
         nn.init.zeros_(self.b1)
         nn.init.zeros_(self.b2)
 
@@ -269,8 +276,8 @@ class GATEnsemble(_EnsembleBase):
 
     def _attend(self, xw: Tensor, att_src: Tensor, att_dst: Tensor, edges: _LayerEdges,
                 num_out: int) -> Tensor:
-        # xw: (N_below, S, H, C); att_*: (S, H, C) -> (N_out, S, H, C)
-        e = gat_scores(xw, att_src, att_dst, edges.src, edges.query, self.negative_slope)  # (E, S, H)
+        # xw: (N_below, R, H, Dh); att_*: (R, H, Dh) -> (N_out, R, H, Dh)
+        e = gat_scores(xw, att_src, att_dst, edges.src, edges.query, self.negative_slope)  # (E, R, H)
         out, _ = edge_attention(e, xw, edges.src, edges.dst, num_out, self.dropout, self.training,
                                 value_dropout=self.value_dropout)
         return out
@@ -278,16 +285,16 @@ class GATEnsemble(_EnsembleBase):
     def forward(self, x: SparseRows | Tensor | ReceptiveField, edge_index: Tensor | None = None,
                 targets: Tensor | None = None) -> Tensor:
         field = self._field(x, edge_index, targets)
-        S, H, C, K = self.num_models, self.heads, self.hidden, self.num_classes
+        R, H, Dh, C = self.num_models, self.heads, self.hidden, self.num_classes
         N0, N1, N2 = field.sizes
         l1, l2 = field.layers
-        # layer 1: per-model input dropout and projection (N0, S, H, C), attention, concat heads
-        xw = field.stacked(S).matmul(self.w1, self.dropout, self.training).view(N0, S, H, C)
-        h = self._attend(xw, self.att_src1, self.att_dst1, l1, N1).reshape(N1, S, H * C) + self.b1
-        h = dropout(F.elu(h), self.dropout, self.training)  # (N1, S, H*C)
-        # layer 2: (N1, S, H*C) x (S, H*C, H2*K) -> (N1, S, H2, K), attention, mean over heads
-        xw2 = torch.einsum("nsd,sdk->nsk", h, self.w2).view(N1, S, self.out_heads, K)
-        return self._attend(xw2, self.att_src2, self.att_dst2, l2, N2).mean(dim=2) + self.b2  # (N2, S, K)
+        # layer 1: per-model input dropout and projection (N0, R, H, Dh), attention, concat heads
+        xw = field.stacked(R).matmul(self.w1, self.dropout, self.training).view(N0, R, H, Dh)
+        h = self._attend(xw, self.att_src1, self.att_dst1, l1, N1).reshape(N1, R, H * Dh) + self.b1
+        h = dropout(F.elu(h), self.dropout, self.training)  # (N1, R, H*Dh)
+        # layer 2: (N1, R, H*Dh) x (R, H*Dh, H2*C) -> (N1, R, H2, C), attention, mean over heads
+        xw2 = torch.einsum("nrd,rdc->nrc", h, self.w2).view(N1, R, self.out_heads, C)
+        return self._attend(xw2, self.att_src2, self.att_dst2, l2, N2).mean(dim=2) + self.b2  # (N2, R, C)
 
     def __repr__(self) -> str:
         return (f"GATEnsemble({self.num_models} x GAT({self.in_features}, {self.num_classes}, "
@@ -295,7 +302,7 @@ class GATEnsemble(_EnsembleBase):
 
 
 class GCNEnsemble(_EnsembleBase):
-    """S independent copies of :class:`attnbook.gcn.GCN` in one pass; tested equal to S separate GCNs.
+    """R independent copies of :class:`attnbook.gcn.GCN` in one pass; tested equal to R separate GCNs.
 
     Shapes: as :class:`GATEnsemble`.
     """
@@ -305,16 +312,16 @@ class GCNEnsemble(_EnsembleBase):
     def __init__(self, num_models: int, in_features: int, num_classes: int, hidden: int = 16,
                  dropout: float = 0.5) -> None:
         super().__init__()
-        S = self.num_models = num_models
+        R = self.num_models = num_models
         self.in_features, self.num_classes, self.hidden, self.dropout = in_features, num_classes, hidden, dropout
-        self.w1, self.b1 = _stacked_param(S, in_features, hidden), _stacked_param(S, hidden)
-        self.w2, self.b2 = _stacked_param(S, hidden, num_classes), _stacked_param(S, num_classes)
+        self.w1, self.b1 = _stacked_param(R, in_features, hidden), _stacked_param(R, hidden)
+        self.w2, self.b2 = _stacked_param(R, hidden, num_classes), _stacked_param(R, num_classes)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        for s in range(self.num_models):
-            nn.init.xavier_uniform_(self.w1.data[s])
-            nn.init.xavier_uniform_(self.w2.data[s])
+        for r in range(self.num_models):
+            nn.init.xavier_uniform_(self.w1.data[r])
+            nn.init.xavier_uniform_(self.w2.data[r])
         nn.init.zeros_(self.b1)
         nn.init.zeros_(self.b2)
 
@@ -329,11 +336,11 @@ class GCNEnsemble(_EnsembleBase):
         field = self._field(x, edge_index, targets)
         _, N1, N2 = field.sizes
         l1, l2 = field.layers
-        xw = field.stacked(self.num_models).matmul(self.w1, self.dropout, self.training)  # (N0, S, D)
-        h = gcn_propagate(xw, l1.src, l1.dst, l1.weight, N1) + self.b1  # (N1, S, D)
+        xw = field.stacked(self.num_models).matmul(self.w1, self.dropout, self.training)  # (N0, R, D)
+        h = gcn_propagate(xw, l1.src, l1.dst, l1.weight, N1) + self.b1  # (N1, R, D)
         h = dropout(F.relu(h), self.dropout, self.training)
-        hw = torch.einsum("nsd,sdk->nsk", h, self.w2)  # (N1, S, K)
-        return gcn_propagate(hw, l2.src, l2.dst, l2.weight, N2) + self.b2  # (N2, S, K)
+        hw = torch.einsum("nrd,rdc->nrc", h, self.w2)  # (N1, R, C)
+        return gcn_propagate(hw, l2.src, l2.dst, l2.weight, N2) + self.b2  # (N2, R, C)
 
     def __repr__(self) -> str:
         return f"GCNEnsemble({self.num_models} x GCN({self.in_features}, {self.num_classes}, hidden={self.hidden}))"

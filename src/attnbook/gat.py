@@ -36,10 +36,11 @@ Two implementations that give the same numbers (tested):
 Beside them: :class:`GAT` (the paper's two-layer model), :class:`GATv2Layer`, :class:`LookupNet`
 (one attention layer for GATv2's dictionary-lookup task,
 :func:`attnbook.data.synthetic.dictionary_lookup`) and :func:`attention_entropy` (how far a
-node's attention is from uniform). The GCN baseline is :mod:`attnbook.gcn`; S models trained
+node's attention is from uniform). The GCN baseline is :mod:`attnbook.gcn`; R models trained
 at once, :mod:`attnbook.ensemble`; the training loop, :mod:`attnbook.graph_train`.
 
-Shapes: N nodes, E edges, F input features, H heads, C features per head, K classes.
+Shapes (the book's notation page): N nodes, E edges, F input features, H heads, Dh (:math:`D_h`,
+the paper's F') features per head, C classes, R models (seeds).
 ``edge_index`` is ``(2, E)`` with rows (source j, target i) -- see :mod:`attnbook.graph`.
 """
 
@@ -81,8 +82,8 @@ def gat_scores(xw: Tensor, att_src: Tensor, att_dst: Tensor, src: Tensor, query:
     The two halves are computed once per node, then gathered per edge.
 
     Args:
-        xw: ``(N, *, H, C)`` the projected features :math:`W h` (``*``: e.g. a model axis S).
-        att_src, att_dst: ``(*, H, C)`` the two halves of :math:`a`.
+        xw: ``(N, *, H, Dh)`` the projected features :math:`W h` (``*``: e.g. a model axis R).
+        att_src, att_dst: ``(*, H, Dh)`` the two halves of :math:`a`.
         src: ``(E,)`` the sending node j of each edge.
         query: ``(E,)`` the receiving node i of each edge, as a row of ``xw``.
         negative_slope: the LeakyReLU's slope.
@@ -103,7 +104,7 @@ def edge_attention(scores: Tensor, values: Tensor, src: Tensor, dst: Tensor, num
 
     Args:
         scores: ``(E, *, H)`` one score per edge (and head).
-        values: ``(N_src, *, H, C)`` the message of each sending node (:math:`W h_j`).
+        values: ``(N_src, *, H, Dh)`` the message of each sending node (:math:`W h_j`).
         src: ``(E,)`` row of ``values`` each edge reads.
         dst: ``(E,)`` output node each edge writes, in ``[0, num_nodes)``.
         num_nodes: N, the rows of the output.
@@ -111,13 +112,13 @@ def edge_attention(scores: Tensor, values: Tensor, src: Tensor, dst: Tensor, num
         value_dropout: also drop the values, as the GAT paper's code does (PyG does not).
 
     Returns:
-        ``(out, alpha)``: ``(N, *, H, C)`` and the coefficients before dropout ``(E, *, H)``.
+        ``(out, alpha)``: ``(N, *, H, Dh)`` and the coefficients before dropout ``(E, *, H)``.
     """
     alpha = edge_softmax(scores, dst, num_nodes)  # sums to 1 over the edges into each node
     a = dropout(alpha, p, training)
     if value_dropout:
         values = dropout(values, p, training)
-    # h'_i = sum_j alpha_ij v_j: (E, *, H, C) messages added into their targets -> (N, *, H, C)
+    # h'_i = sum_j alpha_ij v_j: (E, *, H, Dh) messages added into their targets -> (N, *, H, Dh)
     out = scatter_sum(a.unsqueeze(-1) * values.index_select(0, src), dst, num_nodes)
     return out, alpha
 
@@ -162,7 +163,7 @@ class _HeadsBase(nn.Module):
             nn.init.zeros_(self.bias)
 
     def _finish(self, out: Tensor) -> Tensor:
-        # (N, H, C) -> (N, H*C) for hidden layers, or the mean over heads (N, C) for the output
+        # (N, H, Dh) -> (N, H*Dh) for hidden layers, or the mean over heads (N, Dh) for the output
         out = out.reshape(out.shape[0], -1) if self.concat else out.mean(dim=1)
         return out + self.bias if self.bias is not None else out
 
@@ -179,12 +180,12 @@ class _GATBase(_HeadsBase):
     """Parameters shared by the dense and the edge-list GAT layer (same names, same init)."""
 
     def _make_weights(self) -> None:
-        H, C = self.heads, self.out_features
-        # W: (F, H*C), one (F, C) block per head
-        self.weight = nn.Parameter(torch.empty(self.in_features, H * C))
-        # a = [a_dst || a_src], one pair per head: (H, C) each
-        self.att_src = nn.Parameter(torch.empty(H, C))
-        self.att_dst = nn.Parameter(torch.empty(H, C))
+        H, Dh = self.heads, self.out_features
+        # W: (F, H*Dh), one (F, Dh) block per head
+        self.weight = nn.Parameter(torch.empty(self.in_features, H * Dh))
+        # a = [a_dst || a_src], one pair per head: (H, Dh) each
+        self.att_src = nn.Parameter(torch.empty(H, Dh))
+        self.att_dst = nn.Parameter(torch.empty(H, Dh))
 
     def _init_weights(self) -> None:
         nn.init.xavier_uniform_(self.weight)
@@ -208,7 +209,7 @@ class GATLayer(_GATBase):
 
     Args:
         in_features: F, the width of an input node feature.
-        out_features: C, the width of each head's output.
+        out_features: Dh, the width of each head's output.
         heads: H, the number of attention heads (default 1).
         concat: concatenate the heads (``True``, default, hidden layers) or average them
             (``False``, the output layer).
@@ -219,7 +220,7 @@ class GATLayer(_GATBase):
 
     Shapes:
         - input: x ``(N, F)`` (a Tensor or :class:`attnbook.graph.SparseRows`), edge_index ``(2, E)``
-        - output: ``(N, H*C)`` if ``concat`` else ``(N, C)``; with ``return_attention=True`` also
+        - output: ``(N, H*Dh)`` if ``concat`` else ``(N, Dh)``; with ``return_attention=True`` also
           ``(edge_index with loops (2, E'), alpha (E', H))``.
     """
 
@@ -227,11 +228,11 @@ class GATLayer(_GATBase):
         self, x: Tensor | SparseRows, edge_index: Tensor, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor]]:
         edge_index = self._edges(x, edge_index)
-        N, H, C = x.shape[0], self.heads, self.out_features
+        N, H, Dh = x.shape[0], self.heads, self.out_features
         src, dst = edge_index  # (E,), (E,): messages flow src j -> dst i
-        xw = x.matmul(self.weight).view(N, H, C)  # W h for every node and head: (N, H, C)
+        xw = x.matmul(self.weight).view(N, H, Dh)  # W h for every node and head: (N, H, Dh)
         e = gat_scores(xw, self.att_src, self.att_dst, src, dst, self.negative_slope)  # (E, H)
-        out, alpha = edge_attention(e, xw, src, dst, N, self.dropout, self.training)  # (N, H, C)
+        out, alpha = edge_attention(e, xw, src, dst, N, self.dropout, self.training)  # (N, H, Dh)
         self.attention = alpha.detach()
         out = self._finish(out)
         return (out, (edge_index, alpha)) if return_attention else out
@@ -249,7 +250,7 @@ class DenseGATLayer(_GATBase):
     Shapes:
         - input: x ``(N, F)``, adj ``(N, N)`` bool with ``adj[i, j] = True`` iff j -> i is an edge
           (:func:`attnbook.graph.to_dense_adj`)
-        - output: ``(N, H*C)`` or ``(N, C)``; with ``return_attention=True`` also alpha ``(H, N, N)``.
+        - output: ``(N, H*Dh)`` or ``(N, Dh)``; with ``return_attention=True`` also alpha ``(H, N, N)``.
     """
 
     def forward(
@@ -258,15 +259,15 @@ class DenseGATLayer(_GATBase):
         if isinstance(x, SparseRows):
             x = x.to_dense()
         check_features(x, self.in_features, repr(self))
-        N, H, C = x.shape[0], self.heads, self.out_features
+        N, H, Dh = x.shape[0], self.heads, self.out_features
         if adj.dtype != torch.bool or adj.shape != (N, N):
             raise ValueError(
                 f"{self!r}: expected a bool adj of shape ({N}, {N}), got {adj.dtype} {tuple(adj.shape)}"
             )
         if self.add_self_loops:
             adj = adj | torch.eye(N, dtype=torch.bool, device=adj.device)
-        # W h: (N, F) @ (F, H*C) -> (H, N, C)
-        xw = (x @ self.weight).view(N, H, C).transpose(0, 1)
+        # W h: (N, F) @ (F, H*Dh) -> (H, N, Dh)
+        xw = (x @ self.weight).view(N, H, Dh).transpose(0, 1)
         # a_dst^T W h_i for the query i and a_src^T W h_j for the key j: (H, N) each
         s_dst = (xw * self.att_dst.unsqueeze(1)).sum(-1)
         s_src = (xw * self.att_src.unsqueeze(1)).sum(-1)
@@ -276,7 +277,7 @@ class DenseGATLayer(_GATBase):
         alpha = masked_softmax(e, adj.unsqueeze(0), dim=-1)
         self.attention = alpha.detach()
         a = dropout(alpha, self.dropout, self.training)
-        # h'_i = sum_j alpha_ij W h_j: (H, N, N) @ (H, N, C) -> (H, N, C) -> (N, H, C)
+        # h'_i = sum_j alpha_ij W h_j: (H, N, N) @ (H, N, Dh) -> (H, N, Dh) -> (N, H, Dh)
         out = (a @ xw).transpose(0, 1)
         out = self._finish(out)
         return (out, alpha) if return_attention else out
@@ -303,10 +304,10 @@ class GATv2Layer(_HeadsBase):
     """
 
     def _make_weights(self) -> None:
-        H, C = self.heads, self.out_features
-        self.weight_src = nn.Parameter(torch.empty(self.in_features, H * C))
-        self.weight_dst = nn.Parameter(torch.empty(self.in_features, H * C))
-        self.att = nn.Parameter(torch.empty(H, C))
+        H, Dh = self.heads, self.out_features
+        self.weight_src = nn.Parameter(torch.empty(self.in_features, H * Dh))
+        self.weight_dst = nn.Parameter(torch.empty(self.in_features, H * Dh))
+        self.att = nn.Parameter(torch.empty(H, Dh))
 
     def _init_weights(self) -> None:
         nn.init.xavier_uniform_(self.weight_src)
@@ -317,15 +318,15 @@ class GATv2Layer(_HeadsBase):
         self, x: Tensor, edge_index: Tensor, return_attention: bool = False
     ) -> Tensor | tuple[Tensor, tuple[Tensor, Tensor]]:
         edge_index = self._edges(x, edge_index)
-        N, H, C = x.shape[0], self.heads, self.out_features
+        N, H, Dh = x.shape[0], self.heads, self.out_features
         src, dst = edge_index
-        # W_src h_j (the message, and the key's part) and W_dst h_i (the query's part): (N, H, C)
-        xs = x.matmul(self.weight_src).view(N, H, C)
-        xd = x.matmul(self.weight_dst).view(N, H, C)
-        # e_ij = a^T LeakyReLU(W_dst h_i + W_src h_j): (E, H, C) -> (E, H)
+        # W_src h_j (the message, and the key's part) and W_dst h_i (the query's part): (N, H, Dh)
+        xs = x.matmul(self.weight_src).view(N, H, Dh)
+        xd = x.matmul(self.weight_dst).view(N, H, Dh)
+        # e_ij = a^T LeakyReLU(W_dst h_i + W_src h_j): (E, H, Dh) -> (E, H)
         e = F.leaky_relu(xd.index_select(0, dst) + xs.index_select(0, src), self.negative_slope)
         e = (e * self.att).sum(-1)
-        out, alpha = edge_attention(e, xs, src, dst, N, self.dropout, self.training)  # (N, H, C)
+        out, alpha = edge_attention(e, xs, src, dst, N, self.dropout, self.training)  # (N, H, Dh)
         self.attention = alpha.detach()
         out = self._finish(out)
         return (out, (edge_index, alpha)) if return_attention else out
@@ -335,12 +336,12 @@ class GAT(nn.Module):
     r"""The paper's two-layer GAT for transductive node classification (Cora, Citeseer).
 
     dropout -> GAT layer (``heads`` heads of ``hidden`` features, concatenated) -> ELU -> dropout ->
-    GAT layer (``out_heads`` heads of K features, averaged) -> class scores. Dropout ``dropout`` is
+    GAT layer (``out_heads`` heads of C features, averaged) -> class scores. Dropout ``dropout`` is
     applied to both layers' inputs and to the attention coefficients.
 
     Args:
         in_features: F.
-        num_classes: K.
+        num_classes: C.
         hidden: features per head in the hidden layer (default 8).
         heads: heads in the hidden layer (default 8).
         out_heads: heads in the output layer (default 1; the paper uses 8 on Pubmed).
@@ -348,7 +349,7 @@ class GAT(nn.Module):
         negative_slope: LeakyReLU slope (default 0.2).
         dense: use :class:`DenseGATLayer` (O(N²), for teaching) instead of :class:`GATLayer`.
 
-    Shapes: x ``(N, F)`` (Tensor or :class:`~attnbook.graph.SparseRows`), edge_index ``(2, E)`` -> logits ``(N, K)``.
+    Shapes: x ``(N, F)`` (Tensor or :class:`~attnbook.graph.SparseRows`), edge_index ``(2, E)`` -> logits ``(N, C)``.
     """
 
     def __init__(
@@ -373,9 +374,9 @@ class GAT(nn.Module):
         if self.dense and isinstance(x, SparseRows):
             x = x.to_dense()
         x = dropout(x, self.dropout, self.training)
-        x = F.elu(self.conv1(x, graph))  # (N, H*C)
+        x = F.elu(self.conv1(x, graph))  # (N, H*Dh)
         x = dropout(x, self.dropout, self.training)
-        return self.conv2(x, graph)  # (N, K)
+        return self.conv2(x, graph)  # (N, C)
 
 
 class LookupNet(nn.Module):

@@ -12,7 +12,7 @@ where GAT *learns* the weights (:mod:`attnbook.gat`). :func:`gcn_propagate` is t
 :math:`\sum_j w_{ij} x_j` over an edge list, shared by :class:`GCNLayer` and
 :class:`attnbook.ensemble.GCNEnsemble`.
 
-Shapes: N nodes, E edges, F input features, D output features, K classes.
+Shapes: N nodes, E edges, F input features, D output features, C classes.
 """
 
 from __future__ import annotations
@@ -82,9 +82,9 @@ class GCNLayer(nn.Module):
 
 
 class GCN(nn.Module):
-    """Kipf & Welling's two-layer GCN: dropout -> GCN(16) -> ReLU -> dropout -> GCN(K).
+    """Kipf & Welling's two-layer GCN: dropout -> GCN(16) -> ReLU -> dropout -> GCN(C).
 
-    Shapes: x ``(N, F)`` (Tensor or SparseRows), edge_index ``(2, E)`` -> logits ``(N, K)``.
+    Shapes: x ``(N, F)`` (Tensor or SparseRows), edge_index ``(2, E)`` -> logits ``(N, C)``.
     """
 
     def __init__(self, in_features: int, num_classes: int, hidden: int = 16, dropout: float = 0.5) -> None:

@@ -1,4 +1,4 @@
-"""Training S graph models full batch, with the early stopping of the GAT and GCN papers.
+"""Training R graph models full batch, with the early stopping of the GAT and GCN papers.
 
 Taught in the chapter *Graph Attention Networks* (``notebooks/50_gat``, section "Reproducing
 Table 2 of the paper") and used again in ``notebooks/51_gat_inside``. :func:`fit_ensemble` trains
@@ -13,7 +13,7 @@ abstraction, with the papers' conditions:
 
 The loop runs on the device of the model: the graph and its split are moved there.
 
-Shapes: S models, N nodes, E edges, K classes.
+Shapes: R models, N nodes, E edges, C classes.
 """
 
 from __future__ import annotations
@@ -87,11 +87,11 @@ class FitResult:
     """What :func:`fit_ensemble` found, one entry per model (seed), on the CPU.
 
     Attributes:
-        test_acc: test accuracy (%) at the epoch chosen by validation, ``(S,)``.
-        val_acc: validation accuracy (%) at that epoch, ``(S,)``.
-        best_epoch: the chosen epoch of each model, ``(S,)``.
+        test_acc: test accuracy (%) at the epoch chosen by validation, ``(R,)``.
+        val_acc: validation accuracy (%) at that epoch, ``(R,)``.
+        best_epoch: the chosen epoch of each model, ``(R,)``.
         stop_epoch: the epoch at which each model's early stopping fired (``max_epochs`` if it
-            never did), ``(S,)``.
+            never did), ``(R,)``.
         epochs: epochs run in total (the last model to stop).
         seconds: wall-clock time of the whole fit.
         history: per epoch, the mean over models of train loss, val loss, val accuracy.
@@ -107,11 +107,11 @@ class FitResult:
 
 
 def per_model_loss_acc(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-    """Each model's mean cross-entropy and accuracy (%): logits ``(M, S, K)``, labels ``(M,)`` ->
-    ``(S,)``, ``(S,)``."""
-    M, S, K = logits.shape
-    target = y.unsqueeze(1).expand(M, S)
-    loss = F.cross_entropy(logits.reshape(M * S, K), target.reshape(-1), reduction="none").view(M, S).mean(0)
+    """Each model's mean cross-entropy and accuracy (%): logits ``(M, R, C)``, labels ``(M,)`` ->
+    ``(R,)``, ``(R,)``."""
+    M, R, C = logits.shape
+    target = y.unsqueeze(1).expand(M, R)
+    loss = F.cross_entropy(logits.reshape(M * R, C), target.reshape(-1), reduction="none").view(M, R).mean(0)
     acc = (logits.argmax(-1) == target).float().mean(0) * 100
     return loss, acc
 
@@ -130,8 +130,9 @@ def fit_ensemble(
     patience: int = 100,
     stopping: str = "gat",
     progress=None,
+    attention_weight_decay: float | None = None,
 ) -> FitResult:
-    """Train S independent models full-batch with Adam; report test accuracy chosen by validation.
+    """Train R independent models full-batch with Adam; report test accuracy chosen by validation.
 
     Early stopping, per model:
 
@@ -143,7 +144,7 @@ def fit_ensemble(
       ``weight_decay`` then applies to the first layer only, as in Kipf & Welling's code.
 
     The loss summed over models gives each model exactly its own gradient, and Adam is
-    element-wise, so the S models train as they would alone. The evaluation pass (dropout off)
+    element-wise, so the R models train as they would alone. The evaluation pass (dropout off)
     runs every epoch on the validation nodes. A model that stops is removed from the ensemble (its
     Adam moments with it), so the others' epochs get cheaper. At the end each model's checkpoint
     is restored (``model`` is left holding it) and evaluated on the test nodes, as in the papers'
@@ -161,6 +162,10 @@ def fit_ensemble(
         patience: see above (GAT: 100, GCN: 10).
         stopping: ``"gat"`` or ``"gcn"``.
         progress: optional callable wrapping the epoch iterator (e.g. ``attnbook.utils.progress``).
+        attention_weight_decay: with ``stopping="gat"``, the weight decay of the attention vectors
+            :math:`a` (:meth:`~attnbook.ensemble.GATEnsemble.attention_parameters`); ``None``
+            (default): ``weight_decay``, as in the paper. ``notebooks/51_gat_inside`` sets it to 0
+            to see what decay does to the attention.
 
     Returns:
         a :class:`FitResult`.
@@ -180,7 +185,12 @@ def fit_ensemble(
                                 {"params": rest, "weight_decay": 0.0}], lr=lr)
         stopper: EarlyStopping = GCNStopping(patience, stacked=True)
     else:
-        opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+        att = model.attention_parameters() if attention_weight_decay is not None else []
+        rest = [p for p in model.parameters() if all(p is not q for q in att)]
+        groups = [{"params": rest, "weight_decay": weight_decay}]
+        if att:
+            groups.append({"params": att, "weight_decay": attention_weight_decay})
+        opt = torch.optim.Adam(groups, lr=lr)
         stopper = GATStopping(patience, stacked=True)
     # each pass's receptive field, worked out once
     train_field, val_field = model.plan(x, edge_index, train_mask), model.plan(x, edge_index, val_mask)
@@ -221,7 +231,7 @@ def fit_ensemble(
 
 
 def _keep_models(model: nn.Module, opt: torch.optim.Adam, keep: Tensor) -> tuple[nn.Module, torch.optim.Adam]:
-    """A copy of an ensemble with only the models ``keep`` (bool ``(S,)``), and its Adam with their
+    """A copy of an ensemble with only the models ``keep`` (bool ``(R,)``), and its Adam with their
     moments: the kept models continue exactly as if nothing had been removed."""
     new = copy.deepcopy(model)
     new.num_models = int(keep.sum())
