@@ -30,6 +30,7 @@ from attnbook.transformer import (
     noam_rate,
     noam_schedule,
     sinusoidal_encoding,
+    warmup_linear_schedule,
 )
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
@@ -462,6 +463,25 @@ def test_noam_schedule_steps_with_the_optimizer():
         opt.step()
     assert seen == pytest.approx([2.0 * noam_rate(k, 16, 4) for k in range(1, 7)])
     assert sched.get_last_lr()[0] == pytest.approx(2.0 * noam_rate(7, 16, 4))
+
+
+def test_warmup_linear_schedule_rises_decays_and_stays_at_the_floor():
+    p = nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([p], lr=2.0)
+    warmup_linear_schedule(opt, warmup=4, total=10, floor=0.25)
+    seen = []
+    for _ in range(12):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        p.sum().backward()
+        opt.step()
+    expected = [2.0 * min(k / 4, 1.0) * max(1 - k / 10, 0.25) for k in range(1, 13)]
+    assert seen == pytest.approx(expected)
+    assert seen[:4] == pytest.approx([0.45, 0.8, 1.05, 1.2])  # by hand: 2 * k/4 * (1 - k/10)
+    assert all(a > b for a, b in zip(seen[3:8], seen[4:8], strict=False))  # then down
+    assert seen[-3:] == pytest.approx([0.5, 0.5, 0.5])  # the floor
+    with pytest.raises(ValueError, match="warmup"):
+        warmup_linear_schedule(opt, warmup=0, total=10)
 
 
 def test_label_smoothed_loss():

@@ -91,6 +91,7 @@ __all__ = [
     "copy_torch_weights",
     "noam_rate",
     "noam_schedule",
+    "warmup_linear_schedule",
     "label_smoothed_loss",
 ]
 
@@ -729,6 +730,25 @@ def noam_schedule(
     """
     sched = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda i: noam_rate(i + 1, d_model, warmup)
+    )
+    optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
+    return sched
+
+
+def warmup_linear_schedule(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int, floor: float = 0.1
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """A short linear warm-up, then a linear decay: the recipe of most small Transformers since.
+
+    Step k (from 1) runs at ``lr * min(k / warmup, 1) * max(1 - k / total, floor)``, where ``lr`` is
+    the optimizer's own (peak) learning rate; after ``total`` steps the rate stays at ``floor``
+    times the peak. Steps itself after every ``optimizer.step()``, like :func:`noam_schedule`.
+    Used by *The Transformer* (``notebooks/41_transformer``) for the race on the date task.
+    """
+    if warmup < 1 or total < 1 or not 0.0 <= floor <= 1.0:
+        raise ValueError(f"need warmup >= 1, total >= 1, 0 <= floor <= 1; got {warmup}, {total}, {floor}")
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: min((i + 1) / warmup, 1.0) * max(1.0 - (i + 1) / total, floor)
     )
     optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
     return sched
