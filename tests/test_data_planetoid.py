@@ -130,3 +130,18 @@ def test_normalize_features():
     assert x[0, 0] == 1.0  # the input is not modified
     with pytest.raises(ValueError, match=r"\(N, F\)"):
         normalize_features(torch.ones(3))
+
+
+def test_adjacency_follows_to_dense_adj():
+    """Row i lists the nodes i attends to (edge j -> i), as attnbook.graph.to_dense_adj: checked
+    on a directed toy graph, where the two conventions would differ."""
+    from attnbook.data.planetoid import Planetoid
+    from attnbook.graph import to_dense_adj
+
+    ei = torch.tensor([[0, 1, 2], [1, 2, 0]])  # 0 -> 1, 1 -> 2, 2 -> 0
+    g = Planetoid("toy", torch.zeros(3, 2), torch.zeros(3, dtype=torch.long), ei,
+                  *(torch.zeros(3, dtype=torch.bool),) * 3, 1)
+    adj = g.adjacency()
+    assert torch.equal(adj, to_dense_adj(ei, 3))
+    assert adj[1, 0] and not adj[0, 1]  # the edge 0 -> 1: node 1 attends to node 0
+    assert torch.equal(g.adjacency(self_loops=True), adj | torch.eye(3, dtype=torch.bool))

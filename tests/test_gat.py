@@ -14,6 +14,8 @@ from attnbook.gat import (
     GATv2Layer,
     LookupNet,
     attention_entropy,
+    attention_spread,
+    gat_scores,
 )
 from attnbook.gcn import GCNLayer
 from attnbook.graph import SparseRows, add_self_loops, scatter_sum, to_dense_adj
@@ -173,6 +175,27 @@ def test_attention_entropy_of_uniform_attention():
     torch.testing.assert_close(ent, deg.log())
     torch.testing.assert_close(uni, deg.log())
     assert uni[4] == 0 and math.isclose(float(uni[1]), math.log(3), rel_tol=1e-6)
+
+
+def test_attention_spread_uniform_and_from_scores(x):
+    ei = add_self_loops(EDGES, N)
+    deg = torch.bincount(ei[1], minlength=N).float()
+    excess, rng = attention_spread((1 / deg)[ei[1]], ei[1], N)  # uniform attention
+    torch.testing.assert_close(excess, torch.zeros(N))
+    torch.testing.assert_close(rng, torch.zeros(N))
+    # a trained-like layer: the range read from alpha equals max - min of the scores themselves
+    torch.manual_seed(0)
+    layer = GATLayer(FIN, 4, heads=3)
+    _, (e_i, alpha) = layer(x, EDGES, return_attention=True)
+    xw = (x @ layer.weight).view(N, 3, 4)
+    e = gat_scores(xw, layer.att_src, layer.att_dst, e_i[0], e_i[1], layer.negative_slope)  # (E, H)
+    excess, rng = attention_spread(alpha.detach(), e_i[1], N)
+    for i in range(N):
+        into = e_i[1] == i
+        torch.testing.assert_close(rng[i], e[into].max(0).values - e[into].min(0).values)
+        torch.testing.assert_close(excess[i], alpha[into].max(0).values - 1 / int(into.sum()))
+    with pytest.raises(ValueError, match="edges"):
+        attention_spread(alpha[:-1], e_i[1], N)
 
 
 def test_dictionary_lookup_labels():

@@ -71,6 +71,7 @@ __all__ = [
     "GAT",
     "LookupNet",
     "attention_entropy",
+    "attention_spread",
 ]
 
 
@@ -420,3 +421,42 @@ def attention_entropy(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Ten
     ent = -scatter_sum(plogp, index, num_nodes)
     deg = torch.bincount(index, minlength=num_nodes).float()
     return ent, deg.clamp_min(1).log()
+
+
+def attention_spread(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
+    r"""How far each node's attention is from uniform, in two numbers.
+
+    - the *excess* of its largest weight over uniform, :math:`\max_j \alpha_{ij} - 1/\hat d_i`
+      (0 for uniform attention);
+    - the *score range* :math:`\max_j e_{ij} - \min_j e_{ij}` over its incoming edges, read from
+      the weights: :math:`\alpha_{ij} \propto \exp(e_{ij})`, so it equals
+      :math:`\log(\max_j \alpha_{ij} / \min_j \alpha_{ij})` -- the largest weight is
+      :math:`e^{\text{range}}` times the smallest. A range of 0.05 means weights within 5 % of
+      each other. Works for any softmax attention (GAT, GATv2).
+
+    Used in ``notebooks/51_gat_inside`` to explain why GAT's attention on Cora is nearly uniform.
+
+    Args:
+        alpha: ``(E,)`` or ``(E, H)`` coefficients, positive, summing to 1 over the edges into
+            each node.
+        index: ``(E,)`` the target node of each edge.
+        num_nodes: N.
+
+    Returns:
+        ``(excess, score_range)``, each ``(N, H)`` (or ``(N,)``); 0 for nodes without edges.
+    """
+    if alpha.shape[0] != index.shape[0]:
+        raise ValueError(f"alpha has {alpha.shape[0]} edges but index has {index.shape[0]}")
+    shape = (num_nodes, *alpha.shape[1:])
+    idx = index.view(-1, *([1] * (alpha.dim() - 1))).expand_as(alpha)
+    log_a = alpha.clamp_min(1e-30).log()
+    amax = torch.zeros(shape, dtype=alpha.dtype, device=alpha.device).scatter_reduce(
+        0, idx, alpha, "amax", include_self=False)
+    lmax = torch.zeros(shape, dtype=alpha.dtype, device=alpha.device).scatter_reduce(
+        0, idx, log_a, "amax", include_self=False)
+    lmin = torch.zeros(shape, dtype=alpha.dtype, device=alpha.device).scatter_reduce(
+        0, idx, log_a, "amin", include_self=False)
+    deg = torch.bincount(index, minlength=num_nodes).to(alpha.dtype)
+    deg = deg.view(-1, *([1] * (alpha.dim() - 1)))
+    excess = torch.where(deg > 0, amax - 1 / deg.clamp_min(1), torch.zeros_like(amax))
+    return excess, lmax - lmin

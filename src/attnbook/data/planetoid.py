@@ -89,11 +89,16 @@ class Planetoid:
         return int(self.edge_index.shape[1])
 
     def adjacency(self, self_loops: bool = False) -> torch.Tensor:
-        """The dense ``(N, N)`` boolean adjacency matrix (``True`` = edge), optionally with the
-        diagonal set (the mask a dense GAT layer attends with)."""
-        n = self.num_nodes
-        adj = torch.zeros(n, n, dtype=torch.bool)
-        adj[self.edge_index[0], self.edge_index[1]] = True
+        """The dense ``(N, N)`` boolean adjacency matrix, optionally with the diagonal set (the
+        mask a dense GAT layer attends with).
+
+        The convention of :func:`attnbook.graph.to_dense_adj`: ``adj[i, j] = True`` iff there is
+        an edge j -> i (row i: the nodes that i attends to; rows are queries, columns keys). The
+        Planetoid graphs are undirected, so the matrix is also symmetric.
+        """
+        from attnbook.graph import to_dense_adj  # attnbook.graph does not import attnbook.data
+
+        adj = to_dense_adj(self.edge_index, self.num_nodes)
         if self_loops:
             adj.fill_diagonal_(True)
         return adj
