@@ -422,7 +422,9 @@ def fit_classifier(
         width = max(int(lengths[idx].max()), 1)
         return ids[idx, :width].to(device), mask[idx, :width].to(device), y[idx].to(device)
 
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # foreach: one multi-tensor update instead of a loop over the parameters -- the same numbers
+    # (bit for bit on the CPU), a quarter less time per Adam step for this small model
+    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
     if max_norm is not None:
         add_max_norm(opt, model.out.weight, max_norm)
     evaluate = None if dev is None else (lambda m: accuracy(m, dev[0], dev[1], pad_id=pad_id))
