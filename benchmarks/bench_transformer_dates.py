@@ -34,8 +34,12 @@ from attnbook.transformer import Transformer, warmup_linear_schedule
 from attnbook.utils import seed_everything
 
 RECIPES = {  # name: (model settings, optimizer settings)
-    "d64 L1 lr2e-3 decay700 (chapter 41's race, capped at 700 steps)": (
-        dict(d_model=64, layers=1), dict(lr=2e-3, total=700)),
+    "d64 L1 lr8e-3 decay700 (chapter 41's race, capped at 700 steps)": (
+        dict(d_model=64, layers=1), dict(lr=8e-3, total=700)),
+    "d64 L1 lr1e-2 decay700": (dict(d_model=64, layers=1), dict(lr=1e-2, total=700)),
+    "d64 L1 lr6e-3 decay700": (dict(d_model=64, layers=1), dict(lr=6e-3, total=700)),
+    "d64 L1 lr4e-3 decay700": (dict(d_model=64, layers=1), dict(lr=4e-3, total=700)),
+    "d64 L1 lr2e-3 decay700": (dict(d_model=64, layers=1), dict(lr=2e-3, total=700)),
     "d64 L1 lr2e-3 decay1200": (dict(d_model=64, layers=1), dict(lr=2e-3, total=1200)),
     "d64 L1 lr2e-3 decay900": (dict(d_model=64, layers=1), dict(lr=2e-3, total=900)),
     "d64 L1 lr2e-3": (dict(d_model=64, layers=1), dict(lr=2e-3)),
