@@ -201,6 +201,14 @@ def test_notebook_usage_reads_code_cells_only(tmp_path):
     assert set(usage) == set(DATASETS)
 
 
+def test_notebook_usage_counts_a_task_that_loads_the_dataset(tmp_path):
+    """``a|b`` in ``used_if_code_has``: the loader itself, or the attnbook.tasks object calling it."""
+    a = _notebook(tmp_path / "21_a.ipynb", "from attnbook.tasks import KOR_ENG\nko = KOR_ENG.load()\n")
+    b = _notebook(tmp_path / "22_b.ipynb", "pairs = load_tatoeba_kor_eng()\n")
+    c = _notebook(tmp_path / "23_c.ipynb", "KOR_ENGLISH = 1  # not the task\n")
+    assert notebook_usage([a, b, c])["tatoeba_kor_eng"] == ["21_a", "22_b"]
+
+
 def test_used_in_column_marks_planned_chapters_until_written(tmp_path):
     def used_in(md: str, name: str) -> str:
         row = next(r for r in md.splitlines() if r.startswith(f"| **{DATASETS[name].title}**"))

@@ -12,7 +12,8 @@ The data live in two files shipped with the package, read and schema-checked at 
   digest), plus one row for the canonical IMDB archive on its authors' site.
 - ``datasets.json`` -- one object per dataset: title, description, citation and its keys in
   ``book/references.bib``, the loader to call, ``used_if_code_has`` (the words whose presence in a
-  notebook's code cells means the notebook uses the dataset) and ``planned`` (chapters not yet
+  notebook's code cells means the notebook uses the dataset; ``a|b`` accepts either word, e.g. the
+  loader or the :mod:`attnbook.tasks` object that calls it) and ``planned`` (chapters not yet
   written that will use it, by notebook number).
 
 Which chapters use which dataset is not written down anywhere: :func:`notebook_usage` finds it by
@@ -73,7 +74,8 @@ class DatasetInfo:
     """What the book says about one dataset (a row of ``datasets.json``).
 
     ``licence`` is that of the dataset's first file in ``registry.tsv``. ``used_if_code_has``: a
-    notebook uses the dataset when its code cells contain every one of these words.
+    notebook uses the dataset when its code cells contain every one of these words (``a|b``: either
+    ``a`` or ``b``, e.g. ``load_tatoeba_kor_eng|KOR_ENG``: the loader or the task that calls it).
     ``planned``: ``(notebook number, chapter title)`` of chapters not yet written that will use it.
     """
 
@@ -158,8 +160,8 @@ def _parse_datasets(text: str, source: str = "datasets.json") -> list[dict]:
             raise DataError(f"{where}: invalid or repeated name {row['name']!r}")
         seen.add(row["name"])
         words = row["used_if_code_has"]
-        if not words or not all(isinstance(w, str) and re.fullmatch(r"\w+", w) for w in words):
-            raise DataError(f"{where}: 'used_if_code_has' must be a non-empty list of words")
+        if not words or not all(isinstance(w, str) and re.fullmatch(r"\w+(\|\w+)*", w) for w in words):
+            raise DataError(f"{where}: 'used_if_code_has' must be a non-empty list of words (a|b: either)")
         if not all(isinstance(b, str) and b for b in row["bibkeys"]):
             raise DataError(f"{where}: 'bibkeys' must be a list of keys")
         for p in row["planned"]:
@@ -286,14 +288,15 @@ def notebook_usage(notebooks: Iterable[str | Path]) -> dict[str, list[str]]:
     """``{dataset: [notebook stems]}``: the notebooks whose code uses each dataset.
 
     A notebook uses a dataset when its code cells contain every word of the dataset's
-    ``used_if_code_has`` (whole words: ``load_planetoid`` and ``cora`` for Cora). Every dataset of
+    ``used_if_code_has`` (whole words: ``load_planetoid`` and ``cora`` for Cora; ``a|b`` is either). Every dataset of
     :data:`DATASETS` is a key; the stems are sorted.
     """
     usage: dict[str, list[str]] = {name: [] for name in DATASETS}
     for path in sorted(Path(p) for p in notebooks):
         code = _code_of(path)
         for d in DATASETS.values():
-            if all(re.search(rf"\b{re.escape(w)}\b", code) for w in d.used_if_code_has):
+            if all(any(re.search(rf"\b{re.escape(alt)}\b", code) for alt in w.split("|"))
+                   for w in d.used_if_code_has):
                 usage[d.name].append(path.stem)
     return usage
 
