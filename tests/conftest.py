@@ -1,5 +1,7 @@
-"""Fixtures shared by the browser tests (test_browser.py, test_slides.py, test_search.py): the
-built site served on 127.0.0.1, and one headless Chromium (Playwright) for the whole session.
+"""Fixtures shared by the tests: ``one_thread`` for the tests of small models (test_cnn, test_han,
+test_limits, test_transformer: ``pytestmark = pytest.mark.usefixtures("one_thread")``), and for the
+browser tests (test_browser.py, test_slides.py, test_search.py) the built site served on 127.0.0.1
+and one headless Chromium (Playwright) for the whole session.
 
 Chromium: ``$ATTNBOOK_CHROMIUM``, else ``chromium`` on the PATH (``tools/ensure_chromium.py``
 installs it). Without it the browser tests are skipped, except with ``CI=true``, where they fail.
@@ -23,6 +25,18 @@ SITE = Path(os.environ.get("ATTNBOOK_SITE") or ROOT / "_build" / "html")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one torch thread: small models are faster on one than on two, above all on a
+    busy machine (two-thread kernels spin while the other core is taken)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -37,13 +37,7 @@ TOL = {"rtol": 1e-5, "atol": 1e-6}
 B, T, S, D, H = 3, 5, 7, 16, 4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These models are tiny: one thread is faster than two, above all on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _gen(seed=0):
