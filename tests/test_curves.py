@@ -4,8 +4,11 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
+from toy_tasks import toy_accuracy as _acc
+from toy_tasks import toy_collate as _collate
+from toy_tasks import toy_data as _data
+from toy_tasks import toy_loss as _loss
 
 from attnbook.curves import Curve, fit_timed, teacher_forced_exact, teacher_forced_exact_match
 from attnbook.data.text import Vocab
@@ -24,24 +27,6 @@ from attnbook.utils import seed_everything
 torch.set_num_threads(1)
 
 
-def _data():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(64, 2, generator=g)
-    y = (x[:, 0] > 0).long()
-    return list(zip(x, y, strict=True))
-
-
-def _collate(b):
-    return torch.stack([x for x, _ in b]), torch.stack([y for _, y in b])
-
-
-def _loss(m, batch):
-    return F.cross_entropy(m(batch[0]), batch[1])
-
-
-def _acc(data):
-    x, y = _collate(data)
-    return lambda m: (m(x).argmax(-1) == y).float().mean().item()
 
 
 def test_time_to_interpolates_between_evaluations():

@@ -2,30 +2,13 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
+from toy_tasks import toy_accuracy as _acc
+from toy_tasks import toy_collate as _collate
+from toy_tasks import toy_data as _data
+from toy_tasks import toy_loss as _loss
 
 from attnbook.train import fit, minibatches
-
-
-def _data():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(64, 2, generator=g)
-    y = (x[:, 0] > 0).long()
-    return list(zip(x, y, strict=True))
-
-
-def _collate(b):
-    return torch.stack([x for x, _ in b]), torch.stack([y for _, y in b])
-
-
-def _loss(m, batch):
-    return F.cross_entropy(m(batch[0]), batch[1])
-
-
-def _acc(data):
-    x, y = _collate(data)
-    return lambda m: (m(x).argmax(-1) == y).float().mean().item()
 
 
 def test_fit_learns_and_is_seeded():
