@@ -26,12 +26,12 @@ export ATTNBOOK_DATA_MIRROR ?= $(MIRROR)
 endif
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test venv unit notebooks site lint policy bench clean help
+.PHONY: book test venv unit notebooks site lint policy bench robustness clean help
 
 help:
 	@echo "make book   build the book into _build/html (creates $(VENV) on first use)"
 	@echo "make test   build the book and run every test (what CI runs)"
-	@echo "make unit | notebooks | site | lint | policy | bench | clean"
+	@echo "make unit | notebooks | site | lint | policy | bench | robustness | clean"
 
 venv: $(STAMP)
 
@@ -90,6 +90,13 @@ lint: $(STAMP)
 
 policy: $(STAMP)
 	$(BIN)/python tools/nbpolicy.py --apply notebooks
+
+# the robustness sweep: every notebook under nbval at seed offsets 1 and 2 (not part of `make test`:
+# it costs two book builds); writes _build/robustness/report.md. OFFSETS="1 2 3" or NOTEBOOKS=... to narrow.
+OFFSETS ?= 1 2
+NOTEBOOKS ?=
+robustness: $(STAMP)
+	$(BIN)/python tools/robustness.py --offsets $(OFFSETS) $(NOTEBOOKS)
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

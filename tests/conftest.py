@@ -27,6 +27,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-dev-shm-usage"]
 
 
+@pytest.fixture(autouse=True)
+def _no_seed_offset(monkeypatch):
+    """Unit tests pin seeded draws: they run at seed offset 0 whatever the caller's environment
+    (the robustness sweep sets ``ATTNBOOK_SEED_OFFSET`` for the notebooks only)."""
+    monkeypatch.delenv("ATTNBOOK_SEED_OFFSET", raising=False)
+
+
 @pytest.fixture
 def one_thread():
     """Run a test on one torch thread: small models are faster on one than on two, above all on a

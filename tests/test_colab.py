@@ -28,7 +28,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("ATTNBOOK_SITE") or ROOT / "_build" / "html")
-sys.path.insert(0, str(ROOT / "tools"))
 
 import colab_edition  # noqa: E402
 import myst_plain  # noqa: E402

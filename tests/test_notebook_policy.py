@@ -60,6 +60,22 @@ def test_policy_catches_violations():
     assert fixed["cells"][1]["outputs"][-1]["data"] == {"text/plain": "<Figure>"}
 
 
+@pytest.mark.parametrize("source", ["hist = fit(model, data)", "loss.backward()", "opt.step()",
+                                    "seed_everything(0)\nprint(1)", "r = train_tagger(m)", "x = recall_run(1)"])
+def test_policy_refuses_a_compared_cell_that_trains(source):
+    """A compared cell must print the same on any machine and seed offset: no training in it."""
+    nb = {"cells": [
+        {"id": "install", "cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
+         "outputs": [], "source": 'import sys\nif "google.colab" in sys.modules: pass'},
+        {"id": "toy", "cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "execution_count": 2,
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": source}],
+        "metadata": {"kernelspec": {"name": "python3"}}}
+    problems = "\n".join(nbpolicy.check(nb, "nb"))
+    assert "tagged nbval-check-output but trains" in problems
+    nb["cells"][1]["source"] = "g = torch.Generator().manual_seed(0)\nprint(torch.randn(2, generator=g))"
+    assert nbpolicy.check(nb, "nb") == []
+
+
 def test_policy_catches_missing_and_repeated_cell_ids():
     """A cell split or pasted by hand often lacks an id; nbformat.read then fails on the Colab edition."""
     import nbformat

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import unicodedata
 from html import unescape
 from pathlib import Path
@@ -24,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("ATTNBOOK_SITE") or ROOT / "_build" / "html")
 PDF = SITE / "attnbook.pdf"
 SCREENSHOTS = SITE.parent / "screenshots"
-sys.path.insert(0, str(ROOT / "tools"))
 
 import print_book  # noqa: E402
 

@@ -1,7 +1,6 @@
 """The results page of the built site shows exactly what the notebooks recorded."""
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 RESULTS = ROOT / "_build" / "results"
 
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
 from attnbook_sphinx import _fmt  # noqa: E402
 
 pytestmark = pytest.mark.site

@@ -3,9 +3,11 @@
 
 The policy, enforced by ``tests/test_notebook_policy.py``:
 
-1. No outputs are stored, except in cells tagged ``nbval-check-output``:
+1. No outputs are stored, except in cells tagged ``nbval-check-output``, whose printed output must
+   not depend on training, on the seed offset or on floating-point order beyond the digits
+   printed (hand-set toys; a tagged cell that trains or seeds through ``seed_everything`` is refused):
    ``tests/test_executed_notebooks.py`` compares those cells' output in the book build's executed
-   copy with the stored one (the tag keeps nbval's name, whose ``--nbval-lax`` did this before). Their stored output is
+   copy with the stored one, and nbval does in the robustness sweep (`tools/robustness.py`). Their stored output is
    text only (``stream`` stdout, or ``text/plain`` results) and at most 2,000 characters.
 2. No stored images, errors, tracebacks, stderr or per-cell execution metadata; no execution counts
    except on checked cells, which keep a count so that Jupyter shows them as run (their count is
@@ -31,6 +33,9 @@ from pathlib import Path
 CHECK_TAG = "nbval-check-output"
 MAX_CHECKED_CHARS = 2000
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# calls whose results depend on training (and so on the machine and the seed offset): a cell that
+# makes one must not have its printed output compared (rule 1)
+TRAINING_CALL = re.compile(r"(?<![\w.])(fit|fit_\w+|train_\w+|\w+_run)\(|\.backward\(|\.step\(\)|seed_everything\(")
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -135,6 +140,11 @@ def check(nb: dict, name: str) -> list[str]:
             problems.append(f"{where}: stored output longer than {MAX_CHECKED_CHARS} characters")
         if CHECK_TAG in tags and not outputs:
             problems.append(f"{where}: tagged {CHECK_TAG} but stores no output to compare")
+        if CHECK_TAG in tags:
+            trained = TRAINING_CALL.search("".join(cell.get("source", "")))
+            if trained:
+                problems.append(f"{where}: tagged {CHECK_TAG} but trains ({trained.group(0).strip()}...): "
+                                "its printed output depends on the machine and the seed offset")
     return problems
 
 

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 
 from attnbook.data.text import Vocab, pad_batch
 from attnbook.train import History, fit
+from attnbook.utils import generator
 
 __all__ = [
     "conv_windows",
@@ -378,7 +379,7 @@ def length_buckets(lengths: Tensor, batch_size: int, seed: int = 0, jitter: floa
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     order = torch.argsort(lengths.float() + jitter * torch.rand(len(lengths), generator=g))
     batches = list(order.split(batch_size))
     return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from attnbook import timing
 from attnbook.attention import attend
+from attnbook.utils import generator
 
 __all__ = [
     "band_mask",
@@ -308,7 +309,7 @@ def copy_task(
     """
     if not 0 <= distance < length:
         raise ValueError(f"need 0 <= distance < length, got distance={distance}, length={length}")
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed)
     tokens = torch.randint(0, n_symbols, (n, length), generator=g)
     targets = torch.full_like(tokens, -100)
     targets[:, distance:] = tokens[:, : length - distance]
@@ -324,8 +325,8 @@ def draw_receptive_fields(ax, depth: int = 3, length: int = 17, k: int = 3, dila
     :class:`ConvStack`; lines join each position to the inputs of its window.
     """
     target = length // 2 if target is None else target
-    torch.manual_seed(0)
-    stack = ConvStack(1, depth, k=k, dilated=dilated)
+    with torch.random.fork_rng(devices=[]):  # the init is overwritten: leave the global RNG alone
+        stack = ConvStack(1, depth, k=k, dilated=dilated)
     with torch.no_grad():
         for conv in stack.layers:
             conv.weight.fill_(1.0)

@@ -47,7 +47,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import random
 import sys
 import time
 from collections.abc import Sequence
@@ -73,7 +72,7 @@ from attnbook.seq2seq import (
     translate,
 )
 from attnbook.train import History, fit
-from attnbook.utils import seed_everything
+from attnbook.utils import python_rng, seed_everything
 
 __all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches", "KorEngTask",
            "KorEngData", "KOR_ENG"]
@@ -416,7 +415,7 @@ class KorEngTask:
 def _load_kor_eng(task: KorEngTask) -> KorEngData:
     rows = [(tokenize_ko(p.korean), tokenize_en(p.english), p) for p in load_tatoeba_kor_eng()]
     rows = [r for r in rows if len(r[1]) <= task.max_words]
-    random.Random(task.seed).shuffle(rows)
+    python_rng(task.seed).shuffle(rows)
     test, train = rows[: task.n_test], rows[task.n_test :]
     return KorEngData(
         train_pairs=[p for _, _, p in train], test_pairs=[p for _, _, p in test],

@@ -10,6 +10,16 @@ exactly on the same machine and software. It does not fix the order of floating-
 on a GPU (``index_add_``/scatter-add, cuDNN's algorithm choice): pass ``deterministic=True`` for
 that, at some cost in speed. It cannot fix Python's string hashing (``PYTHONHASHSEED`` is read when
 the interpreter starts); no code in the book depends on set or dict order of strings.
+
+The seed offset (:func:`seed_offset`): every seeded draw of an experiment -- weight initialisation,
+dropout, shuffling, splits, synthetic data -- goes through :func:`draw_seed`, which adds
+``$ATTNBOOK_SEED_OFFSET`` (default 0) to the seed the notebook names. ``seed_everything``,
+:func:`generator`, :func:`numpy_rng`, :func:`python_rng` and every package function that takes a
+``seed`` (``train.fit``, the synthetic tasks, ``data.corpora.kfold``, ...) honour it. Setting the
+offset to 1 or 2 re-runs the whole book with other draws of the same experiments: the robustness
+sweep (``make robustness``, ``tools/robustness.py``) does that, as another machine's numerics would.
+Hand-checked toys keep their numbers under any offset: they use hand-set weights or their own
+``torch.Generator().manual_seed(k)``, never these helpers.
 """
 
 from __future__ import annotations
@@ -21,23 +31,77 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "to_device", "model_device", "progress"]
+__all__ = ["seed_offset", "draw_seed", "seed_everything", "generator", "numpy_rng", "python_rng",
+           "get_device", "to_device", "model_device", "progress"]
+
+
+SEED_OFFSET_VARIABLE = "ATTNBOOK_SEED_OFFSET"
+
+
+def seed_offset() -> int:
+    """The seed offset, ``$ATTNBOOK_SEED_OFFSET`` (a non-negative integer; 0 when unset or empty)."""
+    raw = os.environ.get(SEED_OFFSET_VARIABLE, "").strip()
+    if not raw:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{SEED_OFFSET_VARIABLE} must be a non-negative integer, got {raw!r}")
+    return value
+
+
+def _check_seed(seed) -> None:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+
+
+def draw_seed(seed: int) -> int:
+    """The seed an experiment's draw really uses: ``seed`` plus the seed offset (:func:`seed_offset`).
+
+    Package functions that take a ``seed`` call this once, where they create their generator; a
+    notebook calls it only for a generator of its own kind (``random.Random(draw_seed(k))``).
+    """
+    _check_seed(seed)
+    return int(seed) + seed_offset()
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``draw_seed(seed)``: for an experiment's draws.
+
+    A hand-checked toy uses ``torch.Generator().manual_seed(k)`` instead, which no offset moves.
+    """
+    g = torch.Generator(device=device)
+    g.manual_seed(draw_seed(seed))
+    return g
+
+
+def numpy_rng(seed: int) -> np.random.Generator:
+    """``numpy.random.default_rng(draw_seed(seed))``: NumPy draws of an experiment."""
+    return np.random.default_rng(draw_seed(seed))
+
+
+def python_rng(seed: int) -> random.Random:
+    """``random.Random(draw_seed(seed))``: Python draws of an experiment (shuffles of lists)."""
+    return random.Random(draw_seed(seed))
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> torch.Generator:
-    """Seed Python, NumPy and PyTorch (CPU and CUDA) and return a seeded ``torch.Generator``.
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) with ``draw_seed(seed)`` and return a seeded
+    ``torch.Generator``.
 
     Args:
-        seed: a non-negative integer.
+        seed: a non-negative integer; the seed offset is added to it (:func:`draw_seed`).
         deterministic: also make GPU reductions repeatable (``torch.use_deterministic_algorithms``,
             cuDNN's deterministic mode, and the cuBLAS workspace setting it needs). Off by default:
             it is slower, and on the CPU every operation the book uses is repeatable already.
 
     Returns:
-        a CPU ``torch.Generator`` seeded with ``seed``, for code that wants its own stream.
+        a CPU ``torch.Generator`` seeded with ``draw_seed(seed)``, for code that wants its own
+        stream.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = draw_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds the CUDA generators too

@@ -13,7 +13,7 @@ Which chapters use a dataset is found from the notebooks themselves (see
 Splits. TREC and SST-2 come with theirs. MR has none: Kim (2014) used 10-fold cross-validation, so
 :func:`kfold` gives the folds, and :func:`mr_split` a fixed, seeded 90/10 split for chapters that
 need one train/test pair within the time budget. Both permute with
-``numpy.random.default_rng(seed)``; ``tests/test_data_corpora.py`` pins the first indices so that a
+``attnbook.utils.numpy_rng(seed)`` (the seed offset honoured); ``tests/test_data_corpora.py`` pins the first indices so that a
 change of split cannot pass unnoticed.
 """
 
@@ -28,6 +28,7 @@ import numpy as np
 from attnbook.data.download import read_verified
 from attnbook.data.errors import DataError
 from attnbook.data.registry import REGISTRY
+from attnbook.utils import numpy_rng
 
 __all__ = [
     "TextClassificationData",
@@ -134,7 +135,7 @@ def load_mr() -> TextClassificationData:
 def kfold(n: int, k: int = 10, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """Seeded k-fold cross-validation indices (Kim 2014 used 10 folds on MR).
 
-    The indices ``0..n-1`` are permuted with ``numpy.random.default_rng(seed)`` and cut into ``k``
+    The indices ``0..n-1`` are permuted with ``attnbook.utils.numpy_rng(seed)`` and cut into ``k``
     folds whose sizes differ by at most one.
 
     Returns:
@@ -143,7 +144,7 @@ def kfold(n: int, k: int = 10, seed: int = 0) -> list[tuple[np.ndarray, np.ndarr
     """
     if not 2 <= k <= n:
         raise ValueError(f"need 2 <= k <= n, got k={k}, n={n}")
-    perm = np.random.default_rng(seed).permutation(n)
+    perm = numpy_rng(seed).permutation(n)
     folds = np.array_split(perm, k)
     out = []
     for i in range(k):

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from attnbook.utils import generator, python_rng
+
 __all__ = [
     "DatePair",
     "DATE_FORMATS",
@@ -170,7 +172,7 @@ def dates(
     for f in fmts:
         if f not in DATE_FORMATS:
             raise ValueError(f"unknown date format {f!r}; choose from {sorted(DATE_FORMATS)}")
-    rng = random.Random(seed)
+    rng = python_rng(seed)
     start = _dt.date(first_year, 1, 1).toordinal()
     end = _dt.date(last_year, 12, 31).toordinal()
     days = list(range(start, end + 1))
@@ -221,7 +223,7 @@ def copy_reverse(
     possible = sum(vocab_size**k for k in range(min_length, max_length + 1))
     if n_train + n_test > possible:
         raise ValueError(f"only {possible} distinct sequences exist; asked for {n_train + n_test}")
-    rng = random.Random(seed)
+    rng = python_rng(seed)
     symbols = [chr(ord("a") + i) for i in range(vocab_size)]
     seen: set[tuple[str, ...]] = set()
     out = []
@@ -277,7 +279,7 @@ def recall(
     possible = n_symbols * n_distractors**lag
     if n_train + n_test > possible:
         raise ValueError(f"only {possible} distinct sequences exist; asked for {n_train + n_test}")
-    rng = random.Random(seed)
+    rng = python_rng(seed)
     seen: set[tuple[int, ...]] = set()
     out = []
     while len(out) < n_train + n_test:
@@ -336,7 +338,7 @@ def salient_documents(
     """
     if not 1 <= min_sentences <= max_sentences or not 1 <= min_words <= max_words:
         raise ValueError("need 1 <= min_sentences <= max_sentences and 1 <= min_words <= max_words")
-    rng = random.Random(seed)
+    rng = python_rng(seed)
     seen: set[tuple[tuple[str, ...], ...]] = set()
     out = []
     while len(out) < n_train + n_test:
@@ -379,9 +381,9 @@ def dictionary_lookup(num_graphs: int, k: int, seed: int | torch.Generator = 0
         keys), ``(G*2k,)`` bool; graph g occupies nodes ``[2kg, 2kg + 2k)``, keys first.
     """
     G = num_graphs
-    generator = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(seed)
-    values = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
-    q_attr = torch.stack([torch.randperm(k, generator=generator) for _ in range(G)])  # (G, k)
+    gen = seed if isinstance(seed, torch.Generator) else generator(seed)
+    values = torch.stack([torch.randperm(k, generator=gen) for _ in range(G)])  # (G, k)
+    q_attr = torch.stack([torch.randperm(k, generator=gen) for _ in range(G)])  # (G, k)
     eye = torch.eye(k)
     key_x = torch.cat([eye.expand(G, k, k), eye[values], torch.zeros(G, k, 1)], dim=2)  # (G, k, 2k+1)
     qry_x = torch.cat([eye[q_attr], torch.zeros(G, k, k), torch.ones(G, k, 1)], dim=2)  # (G, k, 2k+1)
