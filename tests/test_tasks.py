@@ -97,6 +97,12 @@ def test_trained_models_are_saved_and_reused_only_under_the_same_key(tmp_path, m
     assert history2.train_loss == history.train_loss and seconds2 == seconds
     SMALL.trained(data, "none", epochs=2)  # another budget is another model
     assert len(list((tmp_path / "date_task").glob("none-*.pt"))) == 2
+    monkeypatch.setenv("ATTNBOOK_SEED_OFFSET", "1")  # another draw is another model
+    moved = SMALL.load()
+    assert moved.train_pairs != data.train_pairs
+    SMALL.trained(moved, "none", reuse=True)
+    assert len(list((tmp_path / "date_task").glob("none-*.pt"))) == 3
+    monkeypatch.delenv("ATTNBOOK_SEED_OFFSET")
     with pytest.raises(ValueError, match="budget overrides"):
         SMALL.trained(data, "none", enc_hidden=3)
 

@@ -72,7 +72,7 @@ from attnbook.seq2seq import (
     translate,
 )
 from attnbook.train import History, fit
-from attnbook.utils import python_rng, seed_everything
+from attnbook.utils import draw_seed, python_rng, seed_everything
 
 __all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches", "KorEngTask",
            "KorEngData", "KOR_ENG"]
@@ -229,8 +229,8 @@ class DateTask:
                 "seed": self.seed}
 
     def load(self) -> DateData:
-        """The data (made once per configuration and cached)."""
-        return _load(self)
+        """The data (made once per configuration and seed offset, and cached)."""
+        return _load(self, draw_seed(self.seed))
 
     def rnn_seq2seq(self, data: DateData, decoder: str = "none", **overrides) -> Seq2Seq:
         """The recurrent seq2seq model of chapters 11 and 21, seeded with ``seed``.
@@ -269,8 +269,8 @@ class DateTask:
 
         The trained weights, the loss history and the training time are saved in the results
         folder (:func:`attnbook.results.results_dir`, subfolder ``date_task``) under a key made of
-        this configuration, the decoder, ``overrides``, the device type, the torch version and the
-        source code of the modules that define the data, the model and the training. With
+        this configuration, the seed offset, the decoder, ``overrides``, the device type, the torch
+        version and the source code of the modules that define the data, the model and the training. With
         ``reuse=True`` a saved model with the same key is loaded instead of training again: the
         book build executes *Sequence to sequence* first, which trains and saves the
         fixed-context baseline, and *Attention in seq2seq* reuses it -- the same model, trained
@@ -306,9 +306,10 @@ class DateTask:
         sources = b"".join(
             Path(sys.modules[name].__file__).read_bytes()
             for name in ("attnbook.tasks", "attnbook.seq2seq", "attnbook.attention", "attnbook.train",
-                         "attnbook.data.synthetic", "attnbook.data.text")
+                         "attnbook.data.synthetic", "attnbook.data.text", "attnbook.utils")
         )
-        what = json.dumps([dataclasses.asdict(self), decoder, sorted(overrides.items()),
+        # the seed the draws really use (the seed offset included): another offset, another model
+        what = json.dumps([dataclasses.asdict(self), draw_seed(self.seed), decoder, sorted(overrides.items()),
                            str(next(model.parameters()).device.type), torch.__version__],
                           sort_keys=True, default=str)
         return f"{decoder}-" + hashlib.sha256(what.encode() + sources).hexdigest()[:16]
@@ -341,7 +342,7 @@ class DateTask:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(task: DateTask) -> DateData:
+def _load(task: DateTask, drawn_seed: int) -> DateData:  # drawn_seed: part of the cache's key
     train_pairs, test_pairs = synthetic.dates(
         task.n_train, task.n_test, seed=task.seed, min_dates=task.min_dates,
         max_dates=task.max_dates, formats=task.formats,
@@ -397,7 +398,7 @@ class KorEngTask:
 
     The pairs of :func:`attnbook.data.load_tatoeba_kor_eng` whose English side has at most
     ``max_words`` words (:func:`attnbook.data.text.tokenize_en`), shuffled with
-    ``random.Random(seed)``; the first ``n_test`` are held out. Korean is read syllable by syllable
+    ``attnbook.utils.python_rng(seed)`` (the seed offset honoured); the first ``n_test`` are held out. Korean is read syllable by syllable
     (:func:`attnbook.data.text.tokenize_ko`). ``max_out``: the most English words to decode.
     """
 
@@ -407,12 +408,12 @@ class KorEngTask:
     max_out: int = 12
 
     def load(self) -> KorEngData:
-        """The split (made once per configuration and cached)."""
-        return _load_kor_eng(self)
+        """The split (made once per configuration and seed offset, and cached)."""
+        return _load_kor_eng(self, draw_seed(self.seed))
 
 
 @functools.lru_cache(maxsize=2)
-def _load_kor_eng(task: KorEngTask) -> KorEngData:
+def _load_kor_eng(task: KorEngTask, drawn_seed: int) -> KorEngData:  # drawn_seed: the cache's key
     rows = [(tokenize_ko(p.korean), tokenize_en(p.english), p) for p in load_tatoeba_kor_eng()]
     rows = [r for r in rows if len(r[1]) <= task.max_words]
     python_rng(task.seed).shuffle(rows)
