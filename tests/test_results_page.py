@@ -1,5 +1,6 @@
 """The results page of the built site shows exactly what the notebooks recorded."""
 
+import json
 import re
 from pathlib import Path
 
@@ -12,9 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 RESULTS = ROOT / "_build" / "results"
 
-from attnbook_sphinx import _fmt  # noqa: E402
+from attnbook_sphinx import _fmt, sweep_range  # noqa: E402
 
-pytestmark = pytest.mark.site
+SWEEP = ROOT / "book" / "robustness.json"
+
+
+def test_sweep_range_formats_the_other_draws():
+    assert sweep_range({"1": 0.951, "2": 0.9712}, "") == "0.951–0.9712"
+    assert sweep_range({"1": 83.04, "2": 83.01}, "%") == "83.0"  # equal when printed: one value
+    assert sweep_range({"1": None, "2": float("nan")}, "") == ""
+    assert sweep_range(None, "") == ""
 
 
 def table_rows(name: str, selector: str = ":not(.attnbook-scoreboard)") -> list[tuple[list[str], list[str]]]:
@@ -32,10 +40,12 @@ def table_rows(name: str, selector: str = ":not(.attnbook-scoreboard)") -> list[
     return rows
 
 
+@pytest.mark.site
 def test_every_record_is_in_its_own_row_of_the_results_page():
     records = results.load_all(RESULTS)
     assert records, f"no records in {RESULTS}: run `make book` first"
     rows = {cells[0]: cells for cells, _ in table_rows("book/results.html") if cells}
+    sweep = json.loads(SWEEP.read_text(encoding="utf-8")) if SWEEP.is_file() else None
     for notebook, recs in records.items():
         by_name = {r.name: r for r in recs}
         for r in recs:
@@ -43,7 +53,9 @@ def test_every_record_is_in_its_own_row_of_the_results_page():
                 assert r.name not in rows  # shown as the ± of its twin
                 continue
             assert r.name in rows, f"{r.name} of {notebook} has no row on the results page"
-            _, measured, paper, _, seconds = rows[r.name]
+            _, measured, paper, _, seconds = rows[r.name][:5]
+            if sweep:
+                assert rows[r.name][5] == sweep_range(sweep["figures"].get(r.name), r.unit), r.name
             assert measured.startswith(_fmt(r.value, r.unit)), (r.name, measured)
             std = by_name.get(r.name + "_std")
             if std is not None:
@@ -55,6 +67,7 @@ def test_every_record_is_in_its_own_row_of_the_results_page():
             assert seconds == ("" if r.seconds is None else f"{r.seconds:.1f}"), (r.name, seconds)
 
 
+@pytest.mark.site
 def test_scoreboard_shows_every_paper_figure_beside_ours():
     records = results.load_all(RESULTS)
     rows = [cells for cells, _ in table_rows("book/results.html", ".attnbook-scoreboard")]
@@ -76,11 +89,13 @@ def toc_notebooks() -> list[str]:
     return sorted(f"{m}.ipynb" for m in re.findall(r"file:\s*(notebooks/\S+)", toc))
 
 
+@pytest.mark.site
 def test_every_chapter_has_records_and_only_chapters_do():
     stems = sorted(Path(p).stem for p in toc_notebooks())
     assert sorted(results.load_all(RESULTS)) == stems
 
 
+@pytest.mark.site
 def test_every_notebook_has_a_timing():
     timings = results.load_timings(RESULTS)
     assert sorted(timings) == toc_notebooks()

@@ -119,3 +119,17 @@ def test_run_notebook_passes_the_offset_to_nbval(tmp_path, monkeypatch):
     assert "--nbval-lax" in cmd and cmd[-1] == "notebooks/20_soft_dictionary.ipynb"
     assert env["ATTNBOOK_SEED_OFFSET"] == "3"
     assert env["ATTNBOOK_RESULTS_DIR"] == str(tmp_path / "offset3" / "results")
+
+
+def test_publish_writes_the_sweeps_offsets_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(robustness, "BUILD_RESULTS", tmp_path / "build_results")
+    (tmp_path / "build_results").mkdir()
+    (tmp_path / "build_results" / "20_soft_dictionary.json").write_text(
+        json.dumps([_record("a/b", 1.0)]), encoding="utf-8")
+    passing = JUNIT.split('<testcase classname="notebooks.20_soft_dictionary.ipynb" name="Cell 2"')[0]
+    _write_run(tmp_path, 1, "20_soft_dictionary", passing + "</testsuite></testsuites>", [_record("a/b", 1.5)])
+    report = robustness.collect(tmp_path)
+    path = robustness.publish(report, tmp_path / "robustness.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["offsets"] == [1] and data["figures"] == {"a/b": {"1": 1.5}}
+    assert data["commit"] and data["date"]

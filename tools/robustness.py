@@ -21,6 +21,12 @@ Usage::
     python tools/robustness.py                       # offsets 1 and 2, every notebook
     python tools/robustness.py --offsets 1 notebooks/11_seq2seq.ipynb
     python tools/robustness.py --report-only         # rewrite the report from the last runs
+    python tools/robustness.py --report-only --publish   # and write book/robustness.json
+
+``--publish`` writes each figure's values at the sweep's offsets (not 0: the build shows its own)
+with the commit and date to ``book/robustness.json``; the results page then shows each figure's
+range over those draws ("other draws"), so a reader sees how much their run may differ. Commit it
+with the change the sweep checked.
 
 ``make robustness`` runs the first form. It is not part of ``make test`` (it costs two book
 builds' worth of execution); run it before submitting a change to a notebook or to the package's
@@ -36,6 +42,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -225,12 +232,31 @@ def collect(out: Path, offsets: list[int] | None = None) -> dict:
     return build_report(runs, records)
 
 
+def publish(report: dict, path: Path) -> Path:
+    """Write the sweep's figures at its offsets (offset 0, the build, left out) for the results page."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "notebooks", "src"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    offsets = [k for k in report["offsets"] if k != 0]
+    figures = {name: {str(k): f["values"].get(str(k)) for k in offsets}
+               for name, f in report["figures"].items()}
+    data = {"commit": commit + ("+" if dirty else ""), "date": time.strftime("%Y-%m-%d"),
+            "offsets": offsets, "figures": figures}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: every notebook)")
     ap.add_argument("--offsets", type=int, nargs="+", default=[1, 2], help="seed offsets (default: 1 2)")
     ap.add_argument("--out", type=Path, default=OUT, help=f"report folder (default: {OUT.relative_to(ROOT)})")
     ap.add_argument("--report-only", action="store_true", help="only rewrite the report from earlier runs")
+    ap.add_argument("--publish", action="store_true",
+                    help="also write book/robustness.json for the results page (every chapter must pass)")
     args = ap.parse_args(argv)
     if any(k < 0 for k in args.offsets):
         ap.error("offsets must be non-negative integers")
@@ -249,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.md").write_text(md, encoding="utf-8")
     print(md)
     print(f"report: {args.out / 'report.md'}")
+    if args.publish:
+        if not report["passed"]:
+            print("error: not published: a chapter fails at some offset", file=sys.stderr)
+            return 1
+        path = publish(report, ROOT / "book" / "robustness.json")
+        print(f"published: {path.relative_to(ROOT)}")
     return 0 if report["passed"] else 1
 
 

@@ -6,7 +6,9 @@ Directives (MyST: ```` ```{attnbook-results} ````):
   value, ours (± its ``_std`` twin) beside the paper's, the difference, a plain-language
   description (the record's ``description``, else its name), the source and the chapter;
 - ``attnbook-results``: every figure recorded through ``attnbook.results``, one table per chapter
-  (``_build/results/<notebook>.json``), with the paper's value and source beside it;
+  (``_build/results/<notebook>.json``), with the paper's value and source beside it, and -- where
+  the robustness sweep published ``book/robustness.json`` (``tools/robustness.py --publish``) --
+  the range of the figure over the sweep's other seed offsets ("other draws");
 - ``attnbook-timings``: each notebook's execution time (``_build/results/timings.json``) against the
   3-minute budget;
 - ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation), with
@@ -103,6 +105,32 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:.4g}"
 
 
+def _sweep(app: Sphinx) -> dict:
+    """``book/robustness.json`` as published by ``tools/robustness.py --publish`` (or ``{}``)."""
+    import json
+
+    path = Path(app.srcdir) / "book" / "robustness.json"
+    if not path.is_file():
+        return {}
+    try:
+        sweep = json.loads(path.read_text(encoding="utf-8"))
+        sweep["figures"], sweep["offsets"], sweep["commit"]  # noqa: B018 -- the required keys
+    except (ValueError, KeyError, TypeError) as e:
+        logger.warning(f"{path} is not a report of tools/robustness.py --publish ({e}): not shown")
+        return {}
+    return sweep
+
+
+def sweep_range(values: dict | None, unit: str) -> str:
+    """The range of a figure over the sweep's offsets (``{offset: value or None}``), e.g. "0.95–0.97";
+    one value alone; empty when the sweep has none."""
+    finite = sorted(v for v in (values or {}).values() if isinstance(v, (int, float)) and v == v)
+    if not finite:
+        return ""
+    lo, hi = _fmt(finite[0], unit), _fmt(finite[-1], unit)
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
 def _latex_to_text(s: str) -> str:
     """``Veli{\\v{c}}kovi{\\'c}`` -> ``Veličković`` (latexcodec comes with pybtex)."""
     try:
@@ -146,7 +174,13 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
         )
         return [_para(f"No results were recorded in {directory}.")]
     cites = _citations(app)
+    sweep = _sweep(app)
     out: list[nodes.Node] = []
+    if sweep:
+        offsets = ", ".join(str(k) for k in sweep["offsets"])
+        out.append(_para(f"Other draws: the figure's range at seed offsets {offsets} in the robustness "
+                         f"sweep of commit {sweep['commit']} ({sweep.get('date', '')}): how much a run on "
+                         "another machine, or in Colab, may differ."))
     for notebook in _toc_notebooks(app):
         if notebook not in records:
             logger.warning(f"notebooks/{notebook} recorded no results in {directory}", location=docname)
@@ -182,11 +216,15 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
                     )
                 source = _link(app, docname, "book/references", cites.get(r.source, r.source))
             seconds = "" if r.seconds is None else f"{r.seconds:.1f}"
-            rows.append([nodes.literal(text=r.name), value, paper, source, seconds])
+            row = [nodes.literal(text=r.name), value, paper, source, seconds]
+            if sweep:
+                row.append(sweep_range(sweep["figures"].get(r.name), r.unit))
+            rows.append(row)
         title = app.env.titles[doc].astext() if doc in app.env.titles else notebook
         heading = nodes.rubric("", "")
         heading += _link(app, docname, doc, title)
-        out += [heading, _table(["figure", "measured", "paper", "source", "seconds"], rows)]
+        headers = ["figure", "measured", "paper", "source", "seconds"] + (["other draws"] if sweep else [])
+        out += [heading, _table(headers, rows)]
     return out
 
 
