@@ -45,7 +45,7 @@ One concept per module, named as the book names it:
   smoothing (chapters "Self-attention" and "The Transformer").
 - :mod:`attnbook.transformer_diagrams` -- the multi-head attention, encoder-block and
   encoder--decoder diagrams.
-- :mod:`attnbook.utils` -- seeding (and what a seed fixes), device selection, moving batches to a
+- :mod:`attnbook.utils` -- seeding (what a seed fixes; the seed offset of the robustness sweep), device selection, moving batches to a
   device, progress bars.
 
 Shape letters used everywhere (batch-first; the book's notation page is the reference): B batch,
