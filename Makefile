@@ -96,7 +96,7 @@ policy: $(STAMP)
 OFFSETS ?= 1 2
 NOTEBOOKS ?=
 robustness: $(STAMP)
-	$(BIN)/python tools/robustness.py --offsets $(OFFSETS) $(NOTEBOOKS)
+	$(BIN)/python tools/robustness.py $(NOTEBOOKS) --offsets $(OFFSETS)
 
 bench: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

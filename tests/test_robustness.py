@@ -133,3 +133,15 @@ def test_publish_writes_the_sweeps_offsets_only(tmp_path, monkeypatch):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["offsets"] == [1] and data["figures"] == {"a/b": {"1": 1.5}}
     assert data["commit"] and data["date"]
+
+
+def test_cli_runs_each_notebook_at_each_offset(tmp_path, monkeypatch):
+    """Notebooks first, then the offsets (the Makefile's order): offset by offset, notebook by notebook."""
+    calls = []
+    monkeypatch.setattr(robustness, "run_notebook", lambda k, nb, out: calls.append((k, nb)))
+    monkeypatch.setattr(robustness, "BUILD_RESULTS", tmp_path / "none")
+    rc = robustness.main(["notebooks/20_soft_dictionary.ipynb", "notebooks/10_rnn.ipynb",
+                          "--offsets", "1", "3", "--out", str(tmp_path)])
+    assert rc == 0 and (tmp_path / "report.md").is_file()
+    assert calls == [(1, "notebooks/20_soft_dictionary.ipynb"), (1, "notebooks/10_rnn.ipynb"),
+                     (3, "notebooks/20_soft_dictionary.ipynb"), (3, "notebooks/10_rnn.ipynb")]

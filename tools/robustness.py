@@ -19,7 +19,7 @@ It writes ``_build/robustness/``:
 Usage::
 
     python tools/robustness.py                       # offsets 1 and 2, every notebook
-    python tools/robustness.py --offsets 1 notebooks/11_seq2seq.ipynb
+    python tools/robustness.py notebooks/11_seq2seq.ipynb --offsets 1 3   # notebooks first
     python tools/robustness.py --report-only         # rewrite the report from the last runs
     python tools/robustness.py --report-only --publish   # and write book/robustness.json
 
