@@ -3,12 +3,13 @@
 ``make test`` executes every notebook exactly once, in the book build (``tools/build_book.py``,
 ``execute_notebooks: force``); myst-nb writes each executed notebook, with all its outputs, to
 ``_build/jupyter_execute/notebooks/``. These tests read those copies instead of executing the
-notebooks a second time (as nbval would):
+notebooks a second time (nbval executes them again only in the robustness sweep,
+``tools/robustness.py``, at other seed offsets):
 
 - every notebook in ``notebooks/`` was executed by the build, after its last change, without an error;
 - the cells tagged ``nbval-check-output`` printed the same text as the output stored in git
-  (small, deterministic outputs such as a hand-checkable toy; the comparison nbval's ``--nbval-lax``
-  made);
+  (small outputs that cannot depend on training or the seed offset, such as a hand-checkable toy;
+  the comparison nbval's ``--nbval-lax`` makes in the sweep);
 - every notebook wrote its records (``_build/results/<stem>.json``) and the build timed it;
 - no page shows bookkeeping: no ``Record(...)`` repr, no bare number left by a last line such as
   ``rec.finish()``;
