@@ -63,3 +63,24 @@ def test_gat_layer_shows_one_row_per_neighbour_and_the_heads():
     _render(fig)
     with pytest.raises(ValueError, match="heads"):
         diagrams.gat_layer(heads=1)
+
+
+def test_seq2seq_context_draws_the_whole_target_then_eos():
+    """The decoder writes every character of the target and ends with one <eos> (issue 19: the
+    chapter drew a cut target, whose decoder stopped mid-date)."""
+    fig = diagrams.seq2seq_context("26/8/2006", "2006-08-26")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts.count("<eos>") == 1 and texts.count("<bos>") == 1
+    start = texts.index("<bos>") - 1  # each decoder step: its cell (no text), input, output
+    steps = texts[start:texts.index("<eos>") + 1]
+    outputs = steps[2::3]
+    assert "".join(outputs[:-1]) == "2006-08-26" and outputs[-1] == "<eos>"
+    _render(fig)
+
+
+def test_attention_decoder_step_indexes_the_source_by_j():
+    """Chapter 21 writes the source position j (s is the decoder state): so does its diagram."""
+    fig = diagrams.attention_decoder_step("ab")
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert r"\alpha_{t,j}" in texts and r"\sum_j \alpha_{t,j} h_j" in texts and "h_s" not in texts
+    _render(fig)

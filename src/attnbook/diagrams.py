@@ -150,11 +150,13 @@ def lstm_cell() -> Figure:
     return fig
 
 
-def seq2seq_context(source: str = "26/8/2006", target: str = "2006-") -> Figure:
+def seq2seq_context(source: str = "26/8/2006", target: str = "2006-08-26") -> Figure:
     """An encoder--decoder with one fixed context vector c between them.
 
     The bidirectional encoder reads ``source``; only its two final states reach the decoder, through
-    ``c``; every decoder step reads its previous output and the same ``c``.
+    ``c``; every decoder step reads its previous output and the same ``c`` (one red line from
+    ``c`` with a branch into every step). Pass the whole target: the decoder writes it and then
+    ``<eos>``.
     """
     S, T = len(source), len(target) + 1
     gap = 0.9
@@ -176,6 +178,8 @@ def seq2seq_context(source: str = "26/8/2006", target: str = "2006-") -> Figure:
     ax.text(cx, -0.75, "one vector,\nfixed size", ha="center", va="top", fontsize=8)
     d0 = cx + 1.5
     outputs = list(target) + ["<eos>"]
+    bus = 0.78  # the red line that carries c to every decoder step
+    ax.plot([cx, cx, d0 + gap * (T - 1) - 0.15], [0.45, bus, bus], color="#c0392b", lw=0.9)
     inputs = ["<bos>"] + list(target)
     for t in range(T):
         x = d0 + gap * t
@@ -186,7 +190,7 @@ def seq2seq_context(source: str = "26/8/2006", target: str = "2006-") -> Figure:
              fontsize=7 if len(outputs[t]) > 1 else 10)
         _arrow(ax, (x, -0.94), (x, -0.31))
         _arrow(ax, (x, 0.31), (x, 1.14))
-        _arrow(ax, (cx + 0.2, 0.45), (x - 0.15, 0.31), color="#c0392b", lw=0.9, rad=-0.25)
+        _arrow(ax, (x - 0.15, bus), (x - 0.15, 0.31), color="#c0392b", lw=0.9)  # c into the step
         if t:
             _arrow(ax, (x - gap + 0.31, 0), (x - 0.31, 0), lw=0.9)
     ax.text(d0 + gap * (T - 1) / 2, 2.15, "decoder (GRU): every step sees the same $c$",
@@ -197,7 +201,8 @@ def seq2seq_context(source: str = "26/8/2006", target: str = "2006-") -> Figure:
 def attention_decoder_step(source: str = "mar 02 2014", weights=None) -> Figure:
     r"""One step of the attention decoder: the previous state :math:`s_{t-1}` is the query, the
     encoder states :math:`h_1 \dots h_S` are the keys and the values; the weights
-    :math:`\alpha_{t,s}` (bars) give the context :math:`c_t = \sum_s \alpha_{t,s} h_s`, which the
+    :math:`\alpha_{t,j}` (bars, one per source position :math:`j`) give the context
+    :math:`c_t = \sum_j \alpha_{t,j} h_j`, which the
     GRU reads with the previous output to make :math:`s_t` and predict :math:`y_t`.
 
     Args:
@@ -225,16 +230,16 @@ def attention_decoder_step(source: str = "mar 02 2014", weights=None) -> Figure:
         # the weight of this key, as a bar
         ax.add_patch(FancyBboxPatch((x - 0.2, 0.55), 0.4, 1.6 * weights[s], boxstyle="square,pad=0",
                                     fc="#8e44ad", ec="none", alpha=0.85))
-    ax.text(-0.45, 0.85, r"$\alpha_{t,s}$", ha="right", va="center", fontsize=10, color="#8e44ad")
+    ax.text(-0.45, 0.85, r"$\alpha_{t,j}$", ha="right", va="center", fontsize=10, color="#8e44ad")
     cx, cy = gap * (S - 1) / 2, 2.75
     _circle(ax, cx, cy, r"$\Sigma$", r=0.25, color="attention", fontsize=11)
     for s in range(S):
         _arrow(ax, (gap * s, 0.6 + 1.6 * weights[s]), (cx, cy - 0.25), color="#8e44ad",
                lw=0.4 + 4 * weights[s])
-    ax.text(cx, cy + 0.55, r"$c_t = \sum_s \alpha_{t,s} h_s$", ha="center", fontsize=10)
+    ax.text(cx, cy + 0.55, r"$c_t = \sum_j \alpha_{t,j} h_j$", ha="center", fontsize=10)
     dx = gap * S + 1.8
     _box(ax, dx, 0, "$s_{t-1}$", w=0.9, h=0.55, color="decoder")
-    _box(ax, dx, 1.5, "softmax$_s\\, f(s_{t-1}, h_s)$", w=2.3, h=0.5, color="attention", fontsize=8)
+    _box(ax, dx, 1.5, "softmax$_j\\, f(s_{t-1}, h_j)$", w=2.3, h=0.5, color="attention", fontsize=8)
     _arrow(ax, (dx, 0.275), (dx, 1.25))
     _arrow(ax, (dx - 1.15, 1.5), (gap * (S - 1) + 0.35, 1.2), color="#8e44ad", lw=1.0)
     ax.text(dx + 0.08, 0.75, "query", ha="left", va="center", fontsize=8, color="dimgray")
