@@ -223,6 +223,34 @@ def han_diagram(ax=None, n_sentences: int = 3, n_words: int = 4):
     return ax
 
 
+def word_shades(word_weights, sentence_weights, lengths: Sequence[int], scale: str = "yang") -> list:
+    """The shade in [0, 1] of every word of a document in :func:`attention_text`.
+
+    Args:
+        word_weights: ``(S, L)`` array, the word attention alpha of sentence i in row i.
+        sentence_weights: ``(S,)`` array, the sentence attention beta.
+        lengths: the number of real words of each sentence (the rest of a row is padding).
+        scale: ``"yang"``: sqrt(beta_i) * alpha_it, divided by its largest value in the document --
+            Yang et al. (2016) display sqrt(p_s) p_w so that only the important words of important
+            sentences are emphasised; a word of a sentence with beta_i = 0 is blank.
+            ``"sentence"``: alpha_it divided by the largest weight of its own sentence, so every
+            sentence has a word at full shade, whatever its beta_i.
+
+    Returns:
+        one array of shades per sentence, of its length.
+    """
+    ww = np.asarray(word_weights, dtype=float)
+    sw = np.asarray(sentence_weights, dtype=float)
+    rows = [ww[i, :n] for i, n in enumerate(lengths)]
+    if scale == "sentence":
+        return [r / max(r.max(), 1e-12) if len(r) else r for r in rows]
+    if scale != "yang":
+        raise ValueError(f'scale must be "yang" or "sentence", got {scale!r}')
+    rows = [np.sqrt(max(sw[i], 0.0)) * r for i, r in enumerate(rows)]
+    top = max([r.max() for r in rows if len(r)] + [1e-12])
+    return [r / top for r in rows]
+
+
 def attention_text(
     sentences: Sequence[Sequence[str]],
     word_weights,
@@ -232,20 +260,24 @@ def attention_text(
     max_chars: int = 95,
     cmap: str = "Reds",
     fontsize: float = 8.5,
+    scale: str = "yang",
 ):
     """Render a document with its word attention as highlighting and its sentence attention as a
     bar left of each sentence (chapter "Attention for classification and the HAN").
 
     Args:
         sentences: the document's sentences, each a list of words (only the ones the model read).
-        word_weights: ``(S, L)`` array or tensor, the word attention of sentence i in row i (each
-            row is scaled to its own maximum for the colour, as in Yang et al. 2016, Fig. 5).
+        word_weights: ``(S, L)`` array or tensor, the word attention of sentence i in row i.
         sentence_weights: ``(S,)``, the sentence attention.
         ax: the axes to draw into (a new figure if None).
         title: text above.
         max_chars: wrap a sentence after about this many characters.
         cmap: the colour map of the highlighting.
         fontsize: the font size of the words.
+        scale: how a word's weight becomes its shade, see :func:`word_shades`: ``"yang"`` (the
+            default) shades word t of sentence i by sqrt(beta_i) * alpha_it, as Yang et al. (2016)
+            display their attention, so that only important words of important sentences stand
+            out; ``"sentence"`` scales each sentence to its own largest word weight.
 
     Returns:
         the axes.
@@ -257,15 +289,15 @@ def attention_text(
             f"expected word weights (S, L) and sentence weights (S,) for {len(sentences)} sentences, "
             f"got {ww.shape} and {sw.shape}"
         )
+    shades = word_shades(ww, sw, [len(s) for s in sentences], scale=scale)
     lines = []  # (sentence index or None for a continuation, [(word, colour weight)])
     for i, sent in enumerate(sentences):
-        top = max(ww[i, : len(sent)].max(), 1e-12) if len(sent) else 1.0
         line, n, first = [], 0, True
         for j, word in enumerate(sent):
             if n + len(word) > max_chars and line:
                 lines.append((i if first else None, line))
                 line, n, first = [], 0, False
-            line.append((word, ww[i, j] / top))
+            line.append((word, float(shades[i][j])))
             n += len(word) + 1
         lines.append((i if first else None, line))
     if ax is None:
