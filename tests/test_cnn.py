@@ -223,5 +223,10 @@ def test_textcnn_draws():
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots()
-    draw_textcnn(ax)
+    words, widths, n_maps = ("a", "good", "film", "indeed"), (2, 3), 2
+    draw_textcnn(ax, words=words, widths=widths, embed_dim=4, n_maps=n_maps)
+    texts = [t.get_text() for t in ax.texts]
+    assert all(w in texts for w in words), texts  # one row label per word
+    # the sentence matrix (4 x 4 cells), a window per width, a map per width and map
+    assert len(ax.patches) >= len(words) * 4 + len(widths) * (1 + n_maps), len(ax.patches)
     plt.close(fig)

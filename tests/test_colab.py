@@ -228,3 +228,10 @@ def test_chapter_runs_as_in_colab(chapter, tmp_path):
     assert r.returncode == 0, f"{chapter} failed in the Colab-like environment:\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
     show = subprocess.run([str(py), "-m", "pip", "show", "attnbook"], capture_output=True, text=True)
     assert "Name: attnbook" in show.stdout, "the install cell did not install the package"
+
+
+def test_citations_spell_names_as_the_site_does():
+    """The Colab editions and the slides cite as sphinxcontrib-bibtex does on the site: accents kept."""
+    cites = myst_plain.load_citations(ROOT / "book" / "references.bib")
+    assert cites["velickovic2018graph"] == ("Veličković et al.", "2018")
+    assert all("\\" not in names and "{" not in names for names, _ in cites.values()), cites

@@ -138,5 +138,8 @@ def test_screenshots_of_pages(pdf):
     glossary = next((i for i, t in enumerate(pages) if "한국어" in t and "Glossary" in t), 1)
     maths = next((i for i, t in enumerate(pages) if i > 2 and "softmax" in t), 2)
     for i in dict.fromkeys([0, maths, glossary]):
-        doc[i].render(scale=1.5).to_pil().save(SCREENSHOTS / f"pdf_page_{i + 1}.png")
+        image = doc[i].render(scale=1.5).to_pil().convert("L")
+        lo, hi = image.getextrema()
+        assert hi - lo > 128, f"page {i + 1} of the PDF renders blank ({lo}..{hi})"
+        image.save(SCREENSHOTS / f"pdf_page_{i + 1}.png")
     doc.close()

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from attnbook_meta import toc_documents
 
 pytestmark = pytest.mark.site
 
@@ -73,22 +74,7 @@ def html_pages() -> list[str]:
 
 def toc_files() -> list[str]:
     """The documents of ``_toc.yml`` (root and every ``file:``), without suffix."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if isinstance(node.get(key), str):
-                    files.append(str(Path(node[key]).with_suffix("").as_posix()))
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
-    return files
+    return toc_documents(ROOT)
 
 
 def is_external(url: str) -> bool:

@@ -23,18 +23,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 
 import myst_plain  # noqa: E402
+from attnbook_meta import is_notes_cell, toc_chapters  # noqa: E402
 import set_repository  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTES_TAGS = {"notes", "speaker-notes"}
-
-
-def _is_notes(cell: dict) -> bool:
-    meta = cell.get("metadata", {})
-    return bool(NOTES_TAGS & set(meta.get("tags", []))) or (
-        (meta.get("slideshow") or {}).get("slide_type") == "notes")
 
 
 def colab_edition(source: dict, chapter: str, ctx: myst_plain.Context, book_title: str,
@@ -44,7 +39,7 @@ def colab_edition(source: dict, chapter: str, ctx: myst_plain.Context, book_titl
     cells = []
     first_markdown = True
     for cell in nb["cells"]:
-        if _is_notes(cell):
+        if is_notes_cell(cell):
             continue
         cell.get("metadata", {}).pop("slideshow", None)
         if cell["cell_type"] == "markdown":
@@ -76,9 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     import yaml
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    from slides import toc_chapters
 
     ap = argparse.ArgumentParser(description="Write the Colab editions (see the docstring).")
     ap.add_argument("--book", type=Path, default=ROOT)

@@ -48,7 +48,14 @@ class Context:
 
 # ------------------------------------------------------------------------------ bibliography
 def _latex_to_text(s: str) -> str:
-    s = re.sub(r"\\[`'^\"~=.uvHc]\{?([A-Za-z])\}?", r"\1", s)  # accents: keep the letter
+    """BibTeX's LaTeX as the text the site shows: accents as Unicode ("Veli{\\v{c}}kovi{\\'c}" ->
+    "Veličković", as sphinxcontrib-bibtex prints it), other commands and braces dropped."""
+    import codecs
+    import unicodedata
+
+    import latexcodec  # noqa: F401  (registers the "ulatex" codec; a dependency of pybtex)
+
+    s = unicodedata.normalize("NFC", codecs.decode(s, "ulatex"))
     s = re.sub(r"\\[a-zA-Z]+\s*", "", s)
     return s.replace("{", "").replace("}", "").replace("--", "–").strip()
 

@@ -29,6 +29,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from attnbook_meta import toc_documents  # noqa: E402
+
 PDF_NAME = "attnbook.pdf"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -62,24 +65,8 @@ h1, h2, h3 { break-after: avoid; }
 
 
 def toc_docs(book: Path) -> list[str]:
-    import yaml
-
-    toc = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))
-    docs: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if isinstance(node.get(key), str):
-                    docs.append(Path(node[key]).with_suffix("").as_posix())
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
-    return docs
+    """The documents of the table of contents, in order (``attnbook_meta.toc_documents``)."""
+    return toc_documents(book)
 
 
 ARTICLE = re.compile(r'<article class="bd-article"[^>]*>(.*?)</article>', re.S)

@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 
 import myst_plain  # noqa: E402
+from attnbook_meta import is_notes_cell, toc_chapters  # noqa: E402,F401  (toc_chapters: tools' and tests' entry)
 
 ROOT = Path(__file__).resolve().parent.parent
 REVEAL_VERSION = "5.2.1"
@@ -105,9 +107,8 @@ def _slide_type(cell: dict) -> str | None:
         return "skip"
     if st in SLIDE_TYPES:
         return st
-    for t in ("notes", "speaker-notes"):
-        if t in tags:
-            return "notes"
+    if is_notes_cell(cell):
+        return "notes"
     for t in ("slide", "subslide", "fragment", "skip"):
         if t in tags:
             return t
@@ -348,28 +349,6 @@ CSS = """/* attnbook slides: reveal.js white theme, denser text, figures that fi
 
 
 # ------------------------------------------------------------------------------- the book
-def toc_chapters(book: Path) -> list[str]:
-    import yaml
-
-    toc = yaml.safe_load((book / "_toc.yml").read_text(encoding="utf-8"))
-    found: list[str] = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                v = node.get(key)
-                if isinstance(v, str) and v.startswith("notebooks/"):
-                    found.append(Path(v).stem)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(toc)
-    return found
-
-
 def context_for(book: Path, chapter: str, executed: dict | None) -> myst_plain.Context:
     import set_repository
 
