@@ -27,19 +27,15 @@ from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 from sphinx.util.docutils import SphinxDirective
 
+from attnbook_meta import is_notes_cell, toc_chapters
+
 COLAB_BRANCH = "colab"       # the branch the publishing workflow writes the Colab editions to
 COLAB_DIR = "colab"          # the Colab editions on the site: colab/notebooks/NN.ipynb
 SLIDES_DIR = "slides"        # the slides on the site: slides/NN.html
 PDF = "attnbook.pdf"         # the whole book, printable
-NOTES_TAGS = {"notes", "speaker-notes"}
 
 
 # --------------------------------------------------------------------------- speaker notes
-def is_notes_cell(cell: dict) -> bool:
-    meta = cell.get("metadata", {})
-    return bool(NOTES_TAGS & set(meta.get("tags", []))) or (
-        (meta.get("slideshow") or {}).get("slide_type") == "notes")
-
 
 def on_source_read(app: Sphinx, docname: str, source: list[str]) -> None:
     """Tag speaker-notes cells ``remove-cell`` before myst-nb reads the notebook."""
@@ -166,9 +162,8 @@ class SlidesDirective(SphinxDirective):
     has_content = False
 
     def run(self):
-        toc = Path(self.env.srcdir) / "_toc.yml"
-        listed = re.findall(r"(?m)^\s*-?\s*file:\s*(notebooks/[\w.-]+?)(?:\.ipynb)?\s*$",
-                            toc.read_text(encoding="utf-8")) if toc.is_file() else []
+        srcdir = Path(self.env.srcdir)
+        listed = [f"notebooks/{c}" for c in toc_chapters(srcdir)] if (srcdir / "_toc.yml").is_file() else []
         chapters = [d for d in listed if d in self.env.found_docs]
         here = PurePosixPath(self.env.docname).parent
         up = "../" * len(here.parts)
