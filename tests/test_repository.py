@@ -26,8 +26,20 @@ def test_every_copy_agrees_with_the_config():
                        f"run `python tools/set_repository.py {repo}`")
 
 
+def test_readme_opens_with_the_hosted_book_and_every_chapter():
+    """README's first screen is for readers: the hosted site, a Colab badge, every chapter."""
+    repo, _ = set_repository.configured(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert set_repository.readme_is_current(repo, ROOT), (
+        "README's front door is out of date: run `python tools/set_repository.py --front-door`")
+    first_screen = readme[: readme.index("## Building")]
+    assert set_repository.site_url(repo) in first_screen and "colab-badge.svg" in first_screen
+    for nb in (ROOT / "notebooks").glob("*.ipynb"):
+        assert f"notebooks/{nb.stem}.ipynb" in first_screen, f"{nb.stem} is not in README's chapter list"
+
+
 def fork(tmp_path: Path) -> Path:
-    for rel in ["_config.yml", "CONTRIBUTING.md", "src/attnbook/data/download.py",
+    for rel in ["_config.yml", "CONTRIBUTING.md", "src/attnbook/data/download.py", "README.md",
                 *[p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")]]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / rel, tmp_path / rel)
@@ -46,6 +58,9 @@ def test_setting_a_fork_changes_every_copy(tmp_path):
     assert set_repository.configured(root)[0] == "octo-cat/my.book"
     assert {r for _, r in set_repository.copies(root)} == {"octo-cat/my.book"}
     assert "https://github.com/octo-cat/my.book" in (root / "_config.yml").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "https://octo-cat.github.io/my.book/" in readme and "attnbook.github.io" not in readme
+    assert "colab.research.google.com/github/octo-cat/my.book/blob/colab/notebooks/10_rnn.ipynb" in readme
     # nothing else in the files changed
     before = (ROOT / "_config.yml").read_text(encoding="utf-8").splitlines()
     after = (root / "_config.yml").read_text(encoding="utf-8").splitlines()
@@ -94,3 +109,11 @@ def test_site_url():
 def test_bad_names_are_refused(tmp_path):
     r = run("not a repo", root=fork(tmp_path))
     assert r.returncode != 0 and "OWNER/NAME" in r.stderr
+
+
+def test_licences_are_stated():
+    """Code under MIT (LICENSE), prose and figures under CC BY-SA 4.0, said in the site's footer."""
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "CC BY-SA 4.0" in text
+    footer = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    assert "MIT" in footer and "CC BY-SA 4.0" in footer

@@ -89,9 +89,25 @@ def test_least_privilege(wf):
 def test_only_main_publishes(wf):
     for name in ("deploy", "colab"):
         cond = wf["jobs"][name].get("if", "")
-        assert "refs/heads/main" in cond and "push" in cond, f"job {name} would publish from any branch"
+        assert "refs/heads/main" in cond and "!= 'pull_request'" in cond, (
+            f"job {name} would publish from any branch or from a pull request")
     on = wf.get("on", wf.get(True))  # YAML 1.1 reads the key `on` as True
     assert on["push"]["branches"] == ["main"]
+    assert "workflow_dispatch" in on, "'Run workflow' on main should publish too"
+
+
+def test_a_push_never_cancels_a_deploy(wf):
+    """Runs on main queue; only a pull request's newer push cancels its older run."""
+    top = wf["concurrency"]
+    assert "pull_request" in str(top["cancel-in-progress"]), top
+    deploy = wf["jobs"]["deploy"]["concurrency"]
+    assert deploy == {"group": "pages", "cancel-in-progress": False}, deploy
+
+
+def test_caches_pip_npm_and_the_data(wf):
+    cached = " ".join(str(s.get("with", {}).get("path", "")) for s in uses(wf["jobs"]["build"], "actions/cache"))
+    for what in (".cache/pip", ".npm", ".cache/attnbook"):
+        assert what in cached, f"the build does not cache {what}"
 
 
 def test_colab_editions_go_to_the_branch_the_buttons_open(wf):

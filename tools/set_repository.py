@@ -8,12 +8,15 @@ the hosted site's address (``https://OWNER.github.io/NAME/``). A few files canno
 
 * the Colab install cell of every notebook (``pip install "attnbook @ git+https://github.com/..."``);
 * ``CONTRIBUTING.md`` (the Colab cell to copy into a new chapter);
-* ``src/attnbook/data/download.py`` (the User-Agent the data downloads send).
+* ``src/attnbook/data/download.py`` (the User-Agent the data downloads send);
+* ``README.md``'s front door (the hosted book, and each chapter's page, Colab edition and slides),
+  a block between ``<!-- front door -->`` markers that this command writes (:func:`front_door`).
 
 Usage::
 
     python tools/set_repository.py OWNER/NAME     # a fork: set it everywhere, then commit
     python tools/set_repository.py --show         # what is configured, and every copy of it
+    python tools/set_repository.py --front-door   # README's chapter list, after adding a chapter
     python tools/set_repository.py --check OWNER/NAME
         # exit 1 with a message saying what to run when the book is configured for another
         # repository (the publishing workflow runs it with $GITHUB_REPOSITORY)
@@ -67,6 +70,60 @@ def site_url(repo: str) -> str:
     return f"https://{owner.lower()}.github.io/{name}/"
 
 
+FRONT_DOOR = re.compile(r"(<!-- front door[^>]*-->\n)(.*?)(<!-- /front door -->)", re.S)
+README = "README.md"
+
+
+def _title(notebook: Path) -> str:
+    import json
+
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        m = re.search(r"(?m)^#\s+(.+)$", "".join(cell["source"])) if cell["cell_type"] == "markdown" else None
+        if m:
+            return m.group(1).strip()
+    return notebook.stem
+
+
+def front_door(repo: str, root: Path = ROOT) -> str:
+    """README's first screen, for readers: the hosted book, and each chapter's page, Colab edition
+    and slides (the notebooks in reading order; standard library only, as ``--check`` needs)."""
+    owner, name = repo.split("/")
+    site = site_url(repo)
+    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/colab/notebooks"
+    badge = "https://colab.research.google.com/assets/colab-badge.svg"
+    notebooks = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
+    lines = [f"**Read the book: <{site}>** — or open any chapter in Colab and run it there.", ""]
+    if notebooks:
+        first = notebooks[0].stem
+        lines += [f"[![Open in Colab]({badge})]({colab}/{first}.ipynb)", "",
+                  "| chapter | read | run | present |", "|---|---|---|---|"]
+        for nb in notebooks:
+            lines.append(f"| {_title(nb)} | [page]({site}notebooks/{nb.stem}.html) "
+                         f"| [Colab]({colab}/{nb.stem}.ipynb) | [slides]({site}slides/{nb.stem}.html) |")
+    return "\n".join(lines) + "\n"
+
+
+def readme_is_current(repo: str, root: Path = ROOT) -> bool:
+    path = root / README
+    if not path.is_file():
+        return True
+    m = FRONT_DOOR.search(path.read_text(encoding="utf-8"))
+    return m is None or m.group(2) == front_door(repo, root)
+
+
+def write_front_door(repo: str, root: Path = ROOT) -> bool:
+    """Rewrite README's front door for ``repo``; True if it changed."""
+    path = root / README
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    new = FRONT_DOOR.sub(lambda m: m.group(1) + front_door(repo, root) + m.group(3), text, count=1)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+        return True
+    return False
+
+
 def copies(root: Path = ROOT) -> list[tuple[Path, str]]:
     """Every copy of the repository name outside ``_config.yml``: ``(file, OWNER/NAME)``."""
     found = []
@@ -97,6 +154,8 @@ def set_repository(repo: str, root: Path = ROOT) -> list[Path]:
             if new != text:
                 path.write_text(new, encoding="utf-8")
                 changed.append(path)
+    if write_front_door(repo, root):
+        changed.append(root / README)
     return changed
 
 
@@ -109,12 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", metavar="OWNER/NAME",
                     help="exit 1 unless the book is configured for this repository")
     ap.add_argument("--show", action="store_true", help="print the setting and every copy of it")
+    ap.add_argument("--front-door", action="store_true",
+                    help="rewrite README's front door for the configured repository (after adding a chapter)")
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     root = args.root.resolve()
     repo, branch = configured(root)
     if args.check:
         stale = [(p, r) for p, r in copies(root) if r != repo]
+        if not readme_is_current(repo, root):
+            stale.append((root / README, "another front door (chapters or repository)"))
         if args.check.lower() != repo.lower() or stale:
             print(f"error: the book is configured for the repository {repo} ({CONFIG}: repository.url),\n"
                   f"  but this is {args.check}. Every link the site publishes (Colab buttons, the\n"
@@ -126,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {p.relative_to(root)} names {r}", file=sys.stderr)
             return 1
         print(f"repository setting: {repo} (matches)")
+        return 0
+    if args.front_door:
+        print(f"{README}: {'updated' if write_front_door(repo, root) else 'already current'}")
         return 0
     if args.show or not args.repo:
         print(f"{CONFIG}: https://github.com/{repo} (branch {branch}); site {site_url(repo)}")
