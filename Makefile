@@ -26,12 +26,13 @@ export ATTNBOOK_DATA_MIRROR ?= $(MIRROR)
 endif
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test venv unit notebooks site lint policy bench robustness clean help
+.PHONY: book test venv unit notebooks site lint policy bench robustness clean help preflight system-deps
 
 help:
 	@echo "make book   build the book into _build/html (creates $(VENV) on first use)"
 	@echo "make test   build the book and run every test (what CI runs)"
 	@echo "make unit | notebooks | site | lint | policy | bench | robustness | clean"
+	@echo "sudo make system-deps   install Chromium and a Korean font with apt-get (Debian)"
 
 venv: $(STAMP)
 
@@ -61,9 +62,18 @@ $(REVEAL) $(AXE):
 	cp -r .cache/npm-vendor/node_modules/reveal.js .cache/vendor/reveal.js@$(REVEAL_VERSION)
 	cp -r .cache/npm-vendor/node_modules/axe-core .cache/vendor/axe-core@$(AXE_VERSION)
 
+# before the long pip install: what pip cannot install (npm for the front-end assets, Chromium)
+preflight:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10+ or run 'make PYTHON=/path/to/python3'" >&2; exit 1; }
+	@test -f $(MATHJAX) -a -f $(REVEAL) -a -f $(AXE) || command -v npm >/dev/null || { echo "error: npm not found: it is needed once, to fetch MathJax, reveal.js and axe-core (install Node.js and npm, e.g. sudo apt-get install npm)" >&2; exit 1; }
+	@$(PYTHON) tools/ensure_chromium.py
+
+# Chromium and a Korean font with apt-get, only when asked (run as root: sudo make system-deps)
+system-deps:
+	$(PYTHON) tools/ensure_chromium.py --install
+
 # the site, the slides (tools/slides.py), the Colab editions and the PDF (tools/print_book.py)
-book: $(STAMP) $(MATHJAX) $(REVEAL)
-	$(BIN)/python tools/ensure_chromium.py
+book: preflight $(STAMP) $(MATHJAX) $(REVEAL)
 	$(BIN)/python tools/build_book.py
 
 unit: $(STAMP)
@@ -73,14 +83,12 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest tests/test_executed_notebooks.py
 
-site: $(STAMP) $(AXE)
-	$(BIN)/python tools/ensure_chromium.py
+site: preflight $(STAMP) $(AXE)
 	$(BIN)/python -m pytest tests -m "site or browser"
 
-test: $(STAMP) $(MATHJAX) $(REVEAL) $(AXE)
+test: preflight $(STAMP) $(MATHJAX) $(REVEAL) $(AXE)
 	$(BIN)/ruff check src tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbpolicy.py --check notebooks
-	$(BIN)/python tools/ensure_chromium.py
 	$(BIN)/python tools/build_book.py
 	$(BIN)/python -m pytest tests
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Make sure headless Chromium is there for the browser tests (``tests/test_browser.py``).
 
-Uses ``$ATTNBOOK_CHROMIUM`` or ``chromium`` on the PATH. If it is missing and we are root on a
-Debian-like system (CI), installs Debian's ``chromium`` package with apt-get. Otherwise it explains
-what to do and exits non-zero — unless ``ATTNBOOK_SKIP_BROWSER=1``, in which case the browser tests
-are skipped (never in CI).
+Uses ``$ATTNBOOK_CHROMIUM`` or ``chromium`` on the PATH. System packages are installed only when
+asked: ``--install`` (``make system-deps``) or in CI (``CI=true``, set by the workflow and by
+``.ci/run``), as root on a Debian-like system, with apt-get. Otherwise a missing Chromium is
+explained (the command for this system) and the exit status is non-zero — unless
+``ATTNBOOK_SKIP_BROWSER=1``, in which case the browser tests are skipped (never in CI).
+``make book`` runs this before the long pip install, so nothing is installed in vain.
 """
 
 from __future__ import annotations
@@ -41,8 +43,25 @@ def apt_install(packages: list[str]) -> bool:
     return True
 
 
-def main() -> int:
-    can_apt = os.geteuid() == 0 and shutil.which("apt-get") is not None
+def install_hint() -> str:
+    """The command that installs Chromium here."""
+    try:
+        release = open("/etc/os-release", encoding="utf-8").read().lower()
+    except OSError:
+        release = ""
+    if "ubuntu" in release:
+        return "sudo snap install chromium   (Ubuntu packages Chromium as a snap)"
+    if shutil.which("apt-get"):
+        return "make system-deps   (runs: sudo apt-get install chromium fonts-noto-cjk)"
+    if sys.platform == "darwin":
+        return "brew install --cask chromium   (then ATTNBOOK_CHROMIUM=/Applications/Chromium.app/Contents/MacOS/Chromium)"
+    return "install Chromium with your system's package manager"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    asked = "--install" in args or os.environ.get("CI") == "true"
+    can_apt = asked and os.geteuid() == 0 and shutil.which("apt-get") is not None
     if find():
         if not has_korean_font():
             if can_apt:
@@ -60,10 +79,14 @@ def main() -> int:
             return 1
         if find():
             return 0
+    if "--install" in args and os.geteuid() != 0:
+        print("error: installing system packages needs root: sudo make system-deps", file=sys.stderr)
+        return 1
     print(
-        "error: the browser tests need Chromium and it was not found.\n"
-        "  Debian/Ubuntu: sudo apt-get install chromium   (or set ATTNBOOK_CHROMIUM=/path/to/chromium)\n"
-        "  To run every other test without it: ATTNBOOK_SKIP_BROWSER=1 make test",
+        "error: the PDF and the browser tests need Chromium, and it was not found.\n"
+        f"  Install it: {install_hint()}\n"
+        "  or point at one: ATTNBOOK_CHROMIUM=/path/to/chromium\n"
+        "  To build and test everything else without it: ATTNBOOK_SKIP_BROWSER=1 make book (or make test)",
         file=sys.stderr,
     )
     return 1
