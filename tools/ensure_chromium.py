@@ -46,7 +46,8 @@ def apt_install(packages: list[str]) -> bool:
 def install_hint() -> str:
     """The command that installs Chromium here."""
     try:
-        release = open("/etc/os-release", encoding="utf-8").read().lower()
+        with open("/etc/os-release", encoding="utf-8") as f:
+            release = f.read().lower()
     except OSError:
         release = ""
     if "ubuntu" in release:
