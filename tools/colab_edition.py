@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 
 import myst_plain  # noqa: E402
-from attnbook_meta import is_notes_cell, toc_chapters  # noqa: E402
 import set_repository  # noqa: E402
+from attnbook_meta import is_notes_cell, toc_chapters  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

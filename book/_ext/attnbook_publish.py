@@ -22,12 +22,11 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
+from attnbook_meta import is_notes_cell, toc_chapters
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.search.en import SearchEnglish
 from sphinx.util.docutils import SphinxDirective
-
-from attnbook_meta import is_notes_cell, toc_chapters
 
 COLAB_BRANCH = "colab"       # the branch the publishing workflow writes the Colab editions to
 COLAB_DIR = "colab"          # the Colab editions on the site: colab/notebooks/NN.ipynb
