@@ -270,3 +270,54 @@ def test_page(page_path, site_url, browser):
     if problems:
         pytest.fail(f"{page_path}: {len(problems)} problem(s):\n  " + "\n  ".join(problems),
                     pytrace=False)
+
+
+# ------------------------------------------------------------------------------------- phone
+PHONE = {"width": 390, "height": 844}
+PHONE_PAGES = ["notebooks/41_transformer.html", "book/glossary.html", "book/teaching.html"]
+# what is wider than the phone: anything but code, equations and tables in their scroll boxes
+WIDE_THINGS = """() => {
+  const w = document.documentElement.clientWidth;
+  const inScrollBox = (e) => {
+    for (let p = e.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === "auto" || o === "scroll") && p.clientWidth <= w) return true;
+    }
+    return false;
+  };
+  return [...document.querySelectorAll("body *")]
+    .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1; })
+    .filter(e => !inScrollBox(e))
+    .filter(e => !e.classList.contains("skip-link"))  // off-screen until focused
+    .filter(e => !e.closest("dialog, .bd-sidebar-primary, .bd-sidebar-secondary, mjx-assistive-mml"))
+    .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join("."));
+}"""
+
+
+@pytest.mark.parametrize("phone_page", PHONE_PAGES)
+def test_phone_menu_opens_and_nothing_overflows(phone_page, site_url, browser):
+    page_path = phone_page
+    """At 390 px the ☰ opens the chapter menu, and only code and equations scroll sideways."""
+    if not (SITE / page_path).is_file():
+        pytest.fail(f"{page_path} was not built: run `make book` first", pytrace=False)
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site_url) else r.abort())
+        page.goto(site_url + page_path, wait_until="load", timeout=TIMEOUT_MS)
+        page.evaluate(WAIT_FOR_MATHJAX, TIMEOUT_MS)
+        toggle = [t for t in page.query_selector_all(".primary-toggle") if t.is_visible()]
+        assert toggle, f"{page_path}: no visible ☰ at {PHONE['width']} px"
+        toggle[0].click()
+        page.wait_for_timeout(300)
+        opened = page.evaluate("""() => { const d = document.querySelector('#pst-primary-sidebar-modal');
+            return d ? {open: d.open, links: d.querySelectorAll('a.reference').length} : null; }""")
+        assert opened and opened["open"], f"{page_path}: the ☰ did not open the chapter menu ({opened})"
+        assert opened["links"] >= 13, f"{page_path}: the menu shows {opened['links']} links, not the chapters"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"phone_menu_{Path(page_path).stem}.png"))
+        page.keyboard.press("Escape")
+        wide = page.evaluate(WIDE_THINGS)
+        assert not wide, f"{page_path}: wider than the phone, outside a scroll box: {wide}"
+    finally:
+        context.close()
