@@ -43,6 +43,10 @@ class Context:
     exercise_count: int = 0
     exercises: dict[str, int] = field(default_factory=dict)  # label -> number
     on_solution: Callable[[str], str] | None = None  # override how a solution is written
+    # (the slides) override how an exercise is written: (number, title, body) -> text
+    on_exercise: Callable[[int, str, str], str] | None = None
+    # (the slides) override how a solution is written, told its exercise's number (None: no label)
+    on_solution_to: Callable[[int | None, str], str] | None = None
     unfilled: set[str] = field(default_factory=set)  # glue keys with no value (shown as …)
 
 
@@ -242,10 +246,14 @@ def _directive(ctx: Context, d: dict) -> str:
         label = d["options"].get("label")
         if label:
             ctx.exercises[label] = ctx.exercise_count
+        if ctx.on_exercise is not None:
+            return ctx.on_exercise(ctx.exercise_count, rewrite_roles(arg, ctx) if arg else "", body)
         title = f" ({rewrite_roles(arg, ctx)})" if arg else ""
         return f"**Exercise {ctx.exercise_count}{title}.** {body}"
     if name == "solution":
         number = ctx.exercises.get(arg.strip())
+        if ctx.on_solution_to is not None:
+            return ctx.on_solution_to(number, body)
         if ctx.on_solution is not None:
             return ctx.on_solution(body)
         summary = f"Solution to exercise {number}" if number else "Solution"
