@@ -104,3 +104,47 @@ def test_fit_ensemble_attention_weight_decay():
         ref = free[name] if name in att else decayed[name]
         assert torch.allclose(p, ref), name
     assert not torch.allclose(decayed["att_src1"], free["att_src1"])  # decay did change them
+
+
+def test_fit_ensemble_threads_set_and_restored():
+    """threads=1 runs the fit on one torch thread and restores the caller's count afterwards,
+    also when the fit fails; threads=None leaves the count alone; the results do not change."""
+    x, ei, y, masks = two_communities()
+    xs = SparseRows.from_dense(x)
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)  # a caller's count other than 1, so that restoring it shows
+    try:
+        _check_threads(x, xs, ei, y, masks)
+    finally:
+        torch.set_num_threads(original)
+
+
+def _check_threads(x, xs, ei, y, masks):
+    before = torch.get_num_threads()
+    seen = []
+
+    def watch(epochs):  # the progress hook runs inside the fit
+        seen.append(torch.get_num_threads())
+        return epochs
+
+    def run(**kw):
+        torch.manual_seed(0)
+        model = GATEnsemble(2, 5, 2, hidden=4, heads=2)
+        return fit_ensemble(model, xs, ei, y, *masks, max_epochs=5, progress=watch, **kw)
+
+    one = run(threads=1)
+    assert seen[-1] == 1 and torch.get_num_threads() == before
+    default = run()
+    assert seen[-1] == before and torch.get_num_threads() == before
+    assert torch.equal(one.test_acc, default.test_acc)
+
+    def fail(epochs):
+        raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        torch.manual_seed(0)
+        fit_ensemble(GATEnsemble(1, 5, 2, hidden=4, heads=2), xs, ei, y, *masks, max_epochs=5,
+                     progress=fail, threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        fit_ensemble(GCNEnsemble(1, 5, 2), x, ei, y, *masks, stopping="gcn", threads=0)

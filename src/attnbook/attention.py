@@ -139,10 +139,10 @@ class AdditiveScore(nn.Module):
     Equivalent to :math:`w_v^\top \tanh(W [q \,\|\, k])` with :math:`W = [W_q \; W_k]`, the
     "concat" form: a one-hidden-layer MLP of the *pair* (q, k). Because the nonlinearity comes
     before :math:`w_v`, the ranking of the keys can change with the query ("dynamic" attention in
-    the terms of Brody et al. 2022; GATv2's score has this form). GAT's score is different:
-    :math:`\operatorname{LeakyReLU}(a^\top [W h_i \,\|\, W h_j])` splits into a query term plus a
-    key term before a monotonic nonlinearity, so every query ranks the keys the same way
-    ("static" attention).
+    the terms of Brody et al. 2022; GATv2's score has this form). GAT's score is this form with
+    ``hidden_dim = 1`` (LeakyReLU for tanh): :math:`\operatorname{LeakyReLU}(a^\top [W h_i \,\|\, W h_j])`
+    splits into a query term plus a key term before one monotonic nonlinearity, so every query
+    ranks the keys the same way ("static" attention).
 
     Args:
         query_dim: width :math:`D_q` of a query.

@@ -131,6 +131,7 @@ def fit_ensemble(
     stopping: str = "gat",
     progress=None,
     attention_weight_decay: float | None = None,
+    threads: int | None = None,
 ) -> FitResult:
     """Train R independent models full-batch with Adam; report test accuracy chosen by validation.
 
@@ -166,6 +167,10 @@ def fit_ensemble(
             :math:`a` (:meth:`~attnbook.ensemble.GATEnsemble.attention_parameters`); ``None``
             (default): ``weight_decay``, as in the paper. ``notebooks/51_gat_inside`` sets it to 0
             to see what decay does to the attention.
+        threads: the number of torch CPU threads during the fit (``torch.set_num_threads``),
+            restored afterwards, also on an error; ``None`` (default): leave it as it is. The
+            ensemble's operations are small, and on a busy machine two threads can make a CPU fit
+            several times slower than one (they wait for each other); ``threads=1`` avoids that.
 
     Returns:
         a :class:`FitResult`.
@@ -174,6 +179,22 @@ def fit_ensemble(
         raise ValueError(f"stopping must be 'gat' or 'gcn', got {stopping!r}")
     if max_epochs < 1:
         raise ValueError(f"max_epochs must be at least 1, got {max_epochs}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"threads must be at least 1 (or None), got {threads}")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _fit(model, x, edge_index, y, train_mask, val_mask, test_mask, lr, weight_decay,
+                    max_epochs, patience, stopping, progress, attention_weight_decay)
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def _fit(model, x, edge_index, y, train_mask, val_mask, test_mask, lr, weight_decay, max_epochs,
+         patience, stopping, progress, attention_weight_decay) -> FitResult:
+    """The body of :func:`fit_ensemble`, its arguments checked."""
     t0 = time.perf_counter()
     device = model_device(model)
     x, edge_index, y = x.to(device), edge_index.to(device), y.to(device)
