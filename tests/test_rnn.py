@@ -84,7 +84,7 @@ def test_set_spectral_radius():
     w = torch.randn(5, 5)
     set_spectral_radius(w, 1.5)
     assert torch.linalg.eigvals(w).abs().max().item() == pytest.approx(1.5, rel=1e-4)
-    with pytest.raises(ValueError, match=r"\(H, H\)"):
+    with pytest.raises(ValueError, match=r"\(D, D\)"):
         set_spectral_radius(torch.randn(2, 3), 1.0)
 
 

@@ -192,3 +192,34 @@ def test_an_all_true_mask_makes_the_encoder_read_the_padding():
     assert torch.all(states[1, 2:] == 0) and states_all[1, 2:].abs().min() > 0
     assert not torch.allclose(final[1], final_all[1])
     torch.testing.assert_close(states_all[0], states[0])  # an unpadded row is unchanged
+
+
+@pytest.mark.parametrize("kind", ["additive", "dot", "general"])
+def test_use_mask_false_attends_to_the_padding(kind):
+    """Chapter 21's exercise 21.2 trains a decoder with ``use_mask=False``: what that changes."""
+    src, mask = _batch()
+    tgt = torch.tensor([[2, 4, 5], [2, 6, 6]])
+    default = _model(kind)
+    masked = _model(kind)
+    masked.decoder.use_mask = True
+    assert default.decoder.use_mask is True  # the default path is the masked one
+    torch.testing.assert_close(default(src, mask, tgt), masked(src, mask, tgt), rtol=0, atol=0)
+    unmasked = _model(kind)
+    unmasked.decoder.use_mask = False
+    logits = unmasked(src, mask, tgt)
+    w = unmasked.weights  # (B, T, S)
+    assert torch.all(w[1, :, 2:] > 0)  # the padding now takes weight ...
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 3))
+    # ... and the result for a source depends on how much padding it gets in its batch
+    alone = unmasked(src[1:, :2], mask[1:, :2], tgt[1:])
+    assert not torch.allclose(logits[1:], alone)
+    # without padding the flag changes nothing: the same numbers as the masked model
+    torch.testing.assert_close(logits[:1], masked(src[:1], mask[:1], tgt[:1]))
+    # greedy decoding goes through the same step
+    out = greedy_decode(unmasked, src, mask, bos_id=2, eos_id=3, max_len=4)
+    assert torch.all(out.weights[1, :, 2:][out.ids[1] != 0] > 0)
+
+
+def test_use_mask_is_a_constructor_argument():
+    dec = AttentionDecoder(V_TGT, 6, 16, 16, use_mask=False)
+    assert dec.use_mask is False and AttentionDecoder(V_TGT, 6, 16, 16).use_mask is True

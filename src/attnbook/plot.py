@@ -230,9 +230,12 @@ def word_shades(word_weights, sentence_weights, lengths: Sequence[int], scale: s
         word_weights: ``(S, L)`` array, the word attention alpha of sentence i in row i.
         sentence_weights: ``(S,)`` array, the sentence attention beta.
         lengths: the number of real words of each sentence (the rest of a row is padding).
-        scale: ``"yang"``: sqrt(beta_i) * alpha_it, divided by its largest value in the document --
-            Yang et al. (2016) display sqrt(p_s) p_w so that only the important words of important
-            sentences are emphasised; a word of a sentence with beta_i = 0 is blank.
+        scale: ``"yang"``: sqrt(beta_i) * alpha_it, divided by its largest value in the document
+            (the division is ours: the darkest word gets the full colour). As we read Yang et al.
+            (2016, section 3.6), they display sqrt(p_s) p_w -- p_s the sentence's weight, p_w the
+            word's -- so that only the important words of important sentences are emphasised; the
+            square root fades the words of a sentence with a small weight less than beta_i itself
+            would, and a word of a sentence with beta_i = 0 is blank.
             ``"sentence"``: alpha_it divided by the largest weight of its own sentence, so every
             sentence has a word at full shade, whatever its beta_i.
 
@@ -275,8 +278,9 @@ def attention_text(
         cmap: the colour map of the highlighting.
         fontsize: the font size of the words.
         scale: how a word's weight becomes its shade, see :func:`word_shades`: ``"yang"`` (the
-            default) shades word t of sentence i by sqrt(beta_i) * alpha_it, as Yang et al. (2016)
-            display their attention, so that only important words of important sentences stand
+            default) shades word t of sentence i by sqrt(beta_i) * alpha_it, scaled so that the
+            document's darkest word gets the full colour -- Yang et al.'s (2016) sqrt(p_s) p_w as we
+            read their section 3.6, so that only important words of important sentences stand
             out; ``"sentence"`` scales each sentence to its own largest word weight.
 
     Returns:

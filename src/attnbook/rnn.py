@@ -20,8 +20,8 @@ distance :math:`L - t` -- the vanishing and exploding gradients of Bengio et al.
 et al. (2013); :func:`input_jacobian_norms` measures :math:`\lVert \partial h_L / \partial x_t
 \rVert` through every path, so that the plain, GRU and LSTM cells can be compared.
 
-Shapes (batch-first): inputs ``(B, L, F)``, hidden states ``(B, H)``, outputs ``(B, L, H)`` or
-``(B, L, 2H)`` for a bidirectional RNN.
+Shapes (batch-first): inputs ``(B, L, F)``, hidden states ``(B, D)``, outputs ``(B, L, D)`` or
+``(B, L, 2D)`` for a bidirectional RNN.
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def _check_input(x: Tensor, state: Tensor, input_size: int, hidden_size: int, wh
         raise ValueError(f"{who} expects x of shape (B, {input_size}), got {tuple(x.shape)}")
     if state.shape != (x.shape[0], hidden_size):
         raise ValueError(
-            f"{who} expects a state of shape (B, H) = ({x.shape[0]}, {hidden_size}), got "
+            f"{who} expects a state of shape (B, D) = ({x.shape[0]}, {hidden_size}), got "
             f"{tuple(state.shape)}"
         )
 
 
 class _Cell(nn.Module):
-    """Shared parameters: ``weight_ih (G*H, F)``, ``weight_hh (G*H, H)``, biases ``(G*H,)``."""
+    """Shared parameters: ``weight_ih (G*D, F)``, ``weight_hh (G*D, D)``, biases ``(G*D,)``."""
 
     gates = 1
 
@@ -70,14 +70,14 @@ class _Cell(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """PyTorch's initialisation: every weight uniform in :math:`\\pm 1/\\sqrt{H}`."""
+        """PyTorch's initialisation: every weight uniform in :math:`\\pm 1/\\sqrt{D}`."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
     def _affine(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-        gi = x @ self.weight_ih.T  # (B, G*H)
-        gh = h @ self.weight_hh.T  # (B, G*H)
+        gi = x @ self.weight_ih.T  # (B, G*D)
+        gh = h @ self.weight_hh.T  # (B, G*D)
         if self.bias_ih is not None:
             gi, gh = gi + self.bias_ih, gh + self.bias_hh
         return gi, gh
@@ -94,11 +94,12 @@ class RNNCell(_Cell):
 
     Args:
         input_size: F, the width of an input vector.
-        hidden_size: H, the width of the hidden state.
+        hidden_size: D, the width of the hidden state (the book writes D for widths; H is kept for
+            attention heads).
         bias: add the biases :math:`b_{ih}, b_{hh}`.
 
     Shapes:
-        x ``(B, F)``, h ``(B, H)`` -> new h ``(B, H)``.
+        x ``(B, F)``, h ``(B, D)`` -> new h ``(B, D)``.
     """
 
     gates = 1
@@ -123,7 +124,7 @@ class GRUCell(_Cell):
     what keeps gradients alive over long distances.
 
     Shapes:
-        x ``(B, F)``, h ``(B, H)`` -> new h ``(B, H)``.
+        x ``(B, F)``, h ``(B, D)`` -> new h ``(B, D)``.
     """
 
     gates = 3
@@ -131,7 +132,7 @@ class GRUCell(_Cell):
     def forward(self, x: Tensor, h: Tensor) -> Tensor:
         _check_input(x, h, self.input_size, self.hidden_size, repr(self))
         gi, gh = self._affine(x, h)
-        i_r, i_z, i_n = gi.chunk(3, dim=1)  # each (B, H)
+        i_r, i_z, i_n = gi.chunk(3, dim=1)  # each (B, D)
         h_r, h_z, h_n = gh.chunk(3, dim=1)
         r = torch.sigmoid(i_r + h_r)
         z = torch.sigmoid(i_z + h_z)
@@ -153,7 +154,7 @@ class LSTMCell(_Cell):
     \operatorname{diag}(f_t)` -- no weight matrix is multiplied in at every step.
 
     Shapes:
-        x ``(B, F)``, state ``(h, c)`` each ``(B, H)`` -> new ``(h, c)``.
+        x ``(B, F)``, state ``(h, c)`` each ``(B, D)`` -> new ``(h, c)``.
     """
 
     gates = 4
@@ -170,7 +171,7 @@ class LSTMCell(_Cell):
         if c.shape != h.shape:
             raise ValueError(f"c must have the shape of h {tuple(h.shape)}, got {tuple(c.shape)}")
         gi, gh = self._affine(x, h)
-        i, f, g, o = (gi + gh).chunk(4, dim=1)  # each (B, H)
+        i, f, g, o = (gi + gh).chunk(4, dim=1)  # each (B, D)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
@@ -189,10 +190,10 @@ def unroll(cell: _Cell, x: Tensor, state=None) -> tuple[Tensor, list]:
     Args:
         cell: an :class:`RNNCell`, :class:`GRUCell` or :class:`LSTMCell`.
         x: inputs ``(B, L, F)``.
-        state: the initial state (``(B, H)``, or ``(h, c)`` for the LSTM); zeros if None.
+        state: the initial state (``(B, D)``, or ``(h, c)`` for the LSTM); zeros if None.
 
     Returns:
-        ``(outputs, states)``: the hidden states ``h_1 .. h_L`` stacked ``(B, L, H)`` and the list
+        ``(outputs, states)``: the hidden states ``h_1 .. h_L`` stacked ``(B, L, D)`` and the list
         of the L states (tuples for the LSTM), so that gradients with respect to any of them can be
         taken.
     """
@@ -206,7 +207,7 @@ def unroll(cell: _Cell, x: Tensor, state=None) -> tuple[Tensor, list]:
         states.append(state)
     if not states:
         return x.new_zeros(x.shape[0], 0, cell.hidden_size), states
-    return torch.stack([_hidden(s) for s in states], dim=1), states  # (B, L, H)
+    return torch.stack([_hidden(s) for s in states], dim=1), states  # (B, L, D)
 
 
 class RNN(nn.Module):
@@ -219,12 +220,12 @@ class RNN(nn.Module):
 
     Args:
         input_size: F.
-        hidden_size: H.
+        hidden_size: D.
         cell: ``"rnn"`` (Elman, tanh), ``"gru"`` or ``"lstm"``.
-        bidirectional: add a backward direction; outputs are then ``2H`` wide.
+        bidirectional: add a backward direction; outputs are then ``2D`` wide.
 
     Shapes:
-        x ``(B, L, F)`` -> outputs ``(B, L, H * directions)``, last hidden ``(directions, B, H)``
+        x ``(B, L, F)`` -> outputs ``(B, L, D * directions)``, last hidden ``(directions, B, D)``
         (the layout of ``torch.nn.RNN``'s ``h_n``; for the backward direction, the state after
         reading position 0).
     """
@@ -245,9 +246,9 @@ class RNN(nn.Module):
         last = [_hidden(states[-1])] if states else [x.new_zeros(x.shape[0], self.hidden_size)]
         if self.backward_cell is not None:
             out_b, states_b = unroll(self.backward_cell, x.flip(1))
-            out = torch.cat([out, out_b.flip(1)], dim=-1)  # (B, L, 2H)
+            out = torch.cat([out, out_b.flip(1)], dim=-1)  # (B, L, 2D)
             last.append(_hidden(states_b[-1]) if states_b else last[0])
-        return out, torch.stack(last, dim=0)  # (directions, B, H)
+        return out, torch.stack(last, dim=0)  # (directions, B, D)
 
     @torch.no_grad()
     def load_torch(self, module: nn.RNNBase) -> RNN:
@@ -281,7 +282,7 @@ def state_jacobian_norms(cell: _Cell, x: Tensor, state=None) -> Tensor:
     h_{k-1}`; for the Elman cell each factor is :math:`\operatorname{diag}(1 - h_k^2)\, W_{hh}`, so
     the norm shrinks or grows roughly geometrically with the distance :math:`L - t`, at a rate set
     by the spectral radius of :math:`W_{hh}`. The Jacobian is computed row by row with autograd
-    (H backward passes), so it works for any cell (for the LSTM it is the partial derivative with
+    (D backward passes), so it works for any cell (for the LSTM it is the partial derivative with
     respect to :math:`h_t`, the cell state :math:`c_t` held fixed).
 
     Args:
@@ -291,7 +292,7 @@ def state_jacobian_norms(cell: _Cell, x: Tensor, state=None) -> Tensor:
 
     Returns:
         ``(B, L)``: entry ``[b, t]`` is the norm for example b and 0-based position t; the last
-        entry (t = L - 1, distance 0) is :math:`\lVert I \rVert_F = \sqrt{H}`.
+        entry (t = L - 1, distance 0) is :math:`\lVert I \rVert_F = \sqrt{D}`.
     """
     if x.dim() != 3:
         raise ValueError(f"state_jacobian_norms expects x of shape (B, L, F), got {tuple(x.shape)}")
@@ -302,7 +303,7 @@ def state_jacobian_norms(cell: _Cell, x: Tensor, state=None) -> Tensor:
     hs = []
     for t in range(L):
         state = cell(x[:, t], state)
-        hs.append(_hidden(state))  # (B, H), a node of the graph
+        hs.append(_hidden(state))  # (B, D), a node of the graph
     h_last = hs[-1]
     sq = x.new_zeros(B, L)
     for i in range(cell.hidden_size):
@@ -329,7 +330,7 @@ def input_jacobian_norms(rnn: nn.Module, x: Tensor) -> Tensor:
 
     Returns:
         ``(B, L)``: entry ``[b, t]`` is the norm for example b and 0-based position t (distance
-        ``L - 1 - t``). Computed with H backward passes, one per unit of :math:`h_L`.
+        ``L - 1 - t``). Computed with D backward passes, one per unit of :math:`h_L`.
     """
     if x.dim() != 3:
         raise ValueError(f"input_jacobian_norms expects x of shape (B, L, F), got {tuple(x.shape)}")
@@ -342,8 +343,8 @@ def input_jacobian_norms(rnn: nn.Module, x: Tensor) -> Tensor:
     else:
         raise TypeError(f"expected a torch.nn.RNN/GRU/LSTM or an attnbook RNN, got {type(rnn).__name__}")
     x = x.detach().requires_grad_(True)
-    out = rnn(x)[0]  # (B, L, H * directions)
-    h_last = out[:, -1, :hidden_size]  # (B, H): the forward direction's last state
+    out = rnn(x)[0]  # (B, L, D * directions)
+    h_last = out[:, -1, :hidden_size]  # (B, D): the forward direction's last state
     sq = torch.zeros(x.shape[:2], dtype=x.dtype, device=x.device)
     for i in range(hidden_size):
         (g,) = torch.autograd.grad(h_last[:, i].sum(), x, retain_graph=i < hidden_size - 1)
@@ -356,7 +357,7 @@ def set_spectral_radius(weight: Tensor, radius: float) -> Tensor:
     """Rescale a square matrix in place so that its spectral radius (largest |eigenvalue|) is
     ``radius``; returns it. Used to show vanishing (< 1) and exploding (> 1) gradients."""
     if weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
-        raise ValueError(f"expected a square matrix (H, H), got {tuple(weight.shape)}")
+        raise ValueError(f"expected a square matrix (D, D), got {tuple(weight.shape)}")
     rho = torch.linalg.eigvals(weight).abs().max().item()
     if rho == 0:
         raise ValueError("the matrix has spectral radius 0 and cannot be rescaled")
@@ -412,9 +413,9 @@ class RecurrentClassifier(nn.Module):
     def forward(self, tokens: Tensor) -> Tensor:
         if tokens.dim() != 2:
             raise ValueError(f"expected tokens of shape (B, L), got {tuple(tokens.shape)}")
-        outputs, state = self.rnn(self.embed(tokens))  # outputs (B, L, H * directions)
+        outputs, state = self.rnn(self.embed(tokens))  # outputs (B, L, D * directions)
         if self.per_token:
             return self.out(outputs)  # (B, L, C)
-        h_n = state[0] if isinstance(state, tuple) else state  # (directions, B, H)
-        last = torch.cat(list(h_n), dim=-1)  # (B, H * directions)
+        h_n = state[0] if isinstance(state, tuple) else state  # (directions, B, D)
+        last = torch.cat(list(h_n), dim=-1)  # (B, D * directions)
         return self.out(last)  # (B, C)

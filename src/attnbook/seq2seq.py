@@ -25,7 +25,9 @@ decoder state, keys and values are the encoder states :math:`h_1 \dots h_S`:
 
 with the additive score :math:`f(q, k) = w^\top \tanh(W_q q + W_k k)`, or Luong et al.'s (2015)
 dot :math:`q^\top k` and general :math:`q^\top W k` scores, all from :mod:`attnbook.attention`.
-Padded source positions get a weight of exactly 0 (the mask of :func:`attnbook.attention.attend`).
+Padded source positions get a weight of exactly 0 (the mask of :func:`attnbook.attention.attend`);
+``AttentionDecoder(..., use_mask=False)`` lets the attention see them, for the experiment of
+chapter 21's exercise 21.2.
 
 Shapes (batch-first): source ids ``(B, S)`` with a mask ``(B, S)`` (``True`` = real token), target
 ids ``(B, T)``, logits ``(B, T, V)``, attention weights ``(B, T, S)``.
@@ -77,7 +79,7 @@ class Encoder(nn.Module):
     Args:
         vocab_size: source vocabulary size V_s.
         embed_dim: width of the embeddings.
-        hidden_size: H per direction; the encoder states are ``2H`` wide (``H`` if unidirectional).
+        hidden_size: D per direction; the encoder states are ``2D`` wide (``D`` if unidirectional).
         pad_id: the padding id (its embedding is kept at zero).
         bidirectional: read the source in both directions (the default, as in Bahdanau et al.
             2015); ``False`` gives the left-to-right encoder of Cho et al. (2014) and Sutskever et
@@ -87,7 +89,7 @@ class Encoder(nn.Module):
         src ``(B, S)``, mask ``(B, S)`` -> states ``(B, S, out_dim)`` (zeros at padding) and final
         ``(B, out_dim)`` = :math:`[\\overrightarrow{h}_{\\text{last}} ; \\overleftarrow{h}_1]`
         (:math:`\\overrightarrow{h}_{\\text{last}}` alone if unidirectional), where ``out_dim`` is
-        ``2H`` or ``H``. The mask decides what is read: the GRU runs over the first
+        ``2D`` or ``D``. The mask decides what is read: the GRU runs over the first
         ``mask.sum(1)`` tokens of each row, so padding changes neither the states of the real
         tokens nor the final vector.
     """
@@ -106,7 +108,7 @@ class Encoder(nn.Module):
         _check_source(src, mask)
         lengths = mask.sum(1).cpu()  # (B,)
         packed = pack_padded_sequence(self.embed(src), lengths, batch_first=True, enforce_sorted=False)
-        out, h_n = self.rnn(packed)  # h_n (directions, B, H)
+        out, h_n = self.rnn(packed)  # h_n (directions, B, D)
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])  # (B, S, out_dim)
         final = torch.cat(list(h_n), dim=-1)  # (B, out_dim)
         return states, final
@@ -144,22 +146,22 @@ class ContextDecoder(nn.Module):
                 f"{type(self).__name__} expects the encoder's final vector (B, {self.context_dim}), "
                 f"got {tuple(final.shape)}"
             )
-        c = torch.tanh(self.bridge(final))  # (B, Hd): the one fixed context vector
+        c = torch.tanh(self.bridge(final))  # (B, D_dec): the one fixed context vector
         return {"s": c, "c": c}
 
     def step(self, y_prev: Tensor, memory: dict, states: Tensor, mask: Tensor):
         """One step: ``y_prev (B,)`` -> ``(logits (B, V), memory, weights=None)``."""
         e = self.embed(y_prev)  # (B, E)
-        x = torch.cat([e, memory["c"]], dim=-1).unsqueeze(1)  # (B, 1, E + Hd): one time step
-        s = self.rnn(x, memory["s"].unsqueeze(0))[0][:, 0]  # (B, Hd)
+        x = torch.cat([e, memory["c"]], dim=-1).unsqueeze(1)  # (B, 1, E + D_dec): one time step
+        s = self.rnn(x, memory["s"].unsqueeze(0))[0][:, 0]  # (B, D_dec)
         logits = self.out(torch.cat([s, memory["c"], e], dim=-1))  # (B, V)
         return logits, {"s": s, "c": memory["c"]}, None
 
     def teacher_forced(self, tgt_in: Tensor, memory: dict) -> Tensor:
         """All steps at once under teacher forcing: ``tgt_in (B, T)`` -> logits ``(B, T, V)``."""
         e = self.embed(tgt_in)  # (B, T, E)
-        c = memory["c"].unsqueeze(1).expand(-1, tgt_in.shape[1], -1)  # (B, T, Hd): the same c
-        s, _ = self.rnn(torch.cat([e, c], dim=-1), memory["s"].unsqueeze(0))  # (B, T, Hd)
+        c = memory["c"].unsqueeze(1).expand(-1, tgt_in.shape[1], -1)  # (B, T, D_dec): the same c
+        s, _ = self.rnn(torch.cat([e, c], dim=-1), memory["s"].unsqueeze(0))  # (B, T, D_dec)
         return self.out(torch.cat([s, c, e], dim=-1))  # (B, T, V)
 
 
@@ -174,11 +176,16 @@ class AttentionDecoder(nn.Module):
         vocab_size: target vocabulary size V.
         embed_dim: width of the target embeddings.
         hidden_size: width of the decoder state (the query).
-        key_dim: width of the encoder states (``2H`` of :class:`Encoder`).
+        key_dim: width of the encoder states (``2D`` of :class:`Encoder`).
         score: ``"additive"``, ``"dot"`` or ``"general"``.
         attn_dim: the hidden width of the additive score.
         precompute_keys: for the additive score, compute :math:`W_k h_s` once per source instead of
             at every step (the fast path; the same numbers, tested).
+        use_mask: pass the source mask to the attention (the default), so that padded positions
+            get a weight of exactly 0. ``False`` attends over every position of the padded batch,
+            padding included (the encoder still packs, so the states there are zero vectors): an
+            experiment, not a model to use -- its output for a source depends on how much padding
+            the source gets in its batch.
 
     Attributes:
         weights: after a forward pass of :class:`Seq2Seq`, the stacked weights ``(B, T, S)``.
@@ -195,10 +202,11 @@ class AttentionDecoder(nn.Module):
         score: str = "additive",
         attn_dim: int | None = None,
         precompute_keys: bool = True,
+        use_mask: bool = True,
     ) -> None:
         super().__init__()
         self.vocab_size, self.hidden_size, self.key_dim = vocab_size, hidden_size, key_dim
-        self.precompute_keys = precompute_keys
+        self.precompute_keys, self.use_mask = precompute_keys, use_mask
         if score == "additive":
             self.score = AdditiveScore(hidden_size, key_dim, attn_dim or hidden_size)
         elif score == "general":
@@ -219,7 +227,7 @@ class AttentionDecoder(nn.Module):
         self.out = nn.Linear(hidden_size + key_dim + embed_dim, vocab_size)
 
     def init(self, states: Tensor, final: Tensor, mask: Tensor) -> dict:
-        memory = {"s": torch.tanh(self.bridge(final))}  # s_0 (B, Hd)
+        memory = {"s": torch.tanh(self.bridge(final))}  # s_0 (B, D_dec)
         if self.precompute_keys and isinstance(self.score, AdditiveScore):
             # Fast path: W_k h_s does not change from step to step, so project the keys once.
             memory["keys"] = self.score.w_k(states)  # (B, S, attn_dim)
@@ -234,12 +242,16 @@ class AttentionDecoder(nn.Module):
         """One step: ``y_prev (B,)`` -> ``(logits (B, V), memory, weights (B, S))``."""
         e = self.embed(y_prev)  # (B, E)
         # 1) query = s_{t-1}; keys = values = encoder states; padded positions masked out
+        #    (unless use_mask=False: then the padding takes part in the softmax too)
+        attn_mask = mask if self.use_mask else None
         if "keys" in memory:
-            c, weights = attend(memory["s"], memory["keys"], states, mask=mask, score=self._projected_additive)
+            c, weights = attend(memory["s"], memory["keys"], states, mask=attn_mask,
+                                score=self._projected_additive)
         else:
-            c, weights = attend(memory["s"], states, states, mask=mask, score=self.score)  # (B, 2H), (B, S)
+            # (B, 2D), (B, S)
+            c, weights = attend(memory["s"], states, states, mask=attn_mask, score=self.score)
         # 2) update the state with the previous output and the fresh context
-        s = self.cell(torch.cat([e, c], dim=-1), memory["s"])  # (B, Hd)
+        s = self.cell(torch.cat([e, c], dim=-1), memory["s"])  # (B, D_dec)
         # 3) predict from the state, the context and the previous output
         logits = self.out(torch.cat([s, c, e], dim=-1))  # (B, V)
         return logits, {**memory, "s": s}, weights
@@ -288,7 +300,7 @@ class Seq2Seq(nn.Module):
             raise ValueError(
                 f"expected tgt_in of shape (B, T) with B = {src.shape[0]}, got {tuple(tgt_in.shape)}"
             )
-        states, final = self.encoder(src, src_mask)  # (B, S, 2H), (B, 2H)
+        states, final = self.encoder(src, src_mask)  # (B, S, 2D), (B, 2D)
         memory = self.decoder.init(states, final, src_mask)
         if self.fast and hasattr(self.decoder, "teacher_forced"):
             self.weights = None
