@@ -31,7 +31,8 @@ from sphinx.util.docutils import SphinxDirective
 COLAB_BRANCH = "colab"       # the branch the publishing workflow writes the Colab editions to
 COLAB_DIR = "colab"          # the Colab editions on the site: colab/notebooks/NN.ipynb
 SLIDES_DIR = "slides"        # the slides on the site: slides/NN.html
-PDF = "attnbook.pdf"         # the whole book, printable
+PDF = "attnbook.pdf"         # the whole book, printable (the student edition: no solutions)
+INSTRUCTOR_PDF = "attnbook-instructor.pdf"   # the same with the solutions (tools/print_book.py)
 
 
 # --------------------------------------------------------------------------- speaker notes
@@ -170,6 +171,10 @@ class SlidesDirective(SphinxDirective):
         pdf += nodes.Text("The whole book, for printing: ")
         link = nodes.reference("", "", internal=True, refuri=f"{up}{PDF}")
         link += nodes.Text(PDF)
+        pdf += link
+        pdf += nodes.Text("; with the exercises' solutions, for instructors: ")
+        link = nodes.reference("", "", internal=True, refuri=f"{up}{INSTRUCTOR_PDF}")
+        link += nodes.Text(INSTRUCTOR_PDF)
         pdf += link
         items = nodes.bullet_list()
         for doc in chapters:
