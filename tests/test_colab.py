@@ -155,11 +155,14 @@ def test_colab_edition_reads_well(chapter):
             encoding="utf-8"))["cells"] if c["cell_type"] == "markdown")))
     if all_md.count("<details>") != solutions:
         problems.append(f"{solutions} solutions in the notebook, {all_md.count('<details>')} folded")
-    installs = [c.source for c in nb.cells if c.cell_type == "code" and "google.colab" in c.source]
+    installs = [c.source for c in nb.cells if c.cell_type == "code" and "importlib.util.find_spec" in c.source]
+    commit = nb.metadata.get("attnbook", {}).get("commit")
     if not installs:
-        problems.append("no Colab install cell")
+        problems.append("no install cell")
     elif f"git+https://github.com/{repo}" not in installs[0]:
         problems.append(f"the install cell does not install from {repo}: {installs[0]!r}")
+    elif commit and f"git+https://github.com/{repo}@{commit}" not in installs[0]:
+        problems.append(f"the install cell is not pinned to the commit built ({commit}): {installs[0]!r}")
     if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
         problems.append("stored outputs")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
@@ -170,9 +173,7 @@ RUNNER = r"""
 import sys, nbformat
 from nbclient import NotebookClient
 nb = nbformat.read(sys.argv[1], as_version=4)
-# the Colab runtime: its module is there, so the install cell installs
-nb.cells.insert(0, nbformat.v4.new_code_cell(
-    "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')"))
+# like Colab, Kaggle or a fresh Jupyter: attnbook is missing, so the install cell installs it
 NotebookClient(nb, kernel_name="colab-sim", timeout=1800, allow_errors=False).execute()
 nbformat.write(nb, sys.argv[2])
 print("ran", len(nb.cells), "cells")
@@ -211,7 +212,8 @@ def test_chapter_runs_as_in_colab(chapter, tmp_path):
     repo, _ = set_repository.configured(ROOT)
     source = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
     ctx = myst_plain.Context(citations=myst_plain.load_citations(ROOT / "book" / "references.bib"))
-    nb = colab_edition.colab_edition(source, chapter, ctx, "the book", repo)
+    commit = colab_edition.built_commit(ROOT)
+    nb = colab_edition.colab_edition(source, chapter, ctx, "the book", repo, commit)
     remote = f"git+https://github.com/{repo}"
     installs = [c for c in nb["cells"] if c["cell_type"] == "code" and remote in "".join(c["source"])]
     assert installs, f"no install cell with {remote} in {chapter}"
@@ -235,3 +237,12 @@ def test_citations_spell_names_as_the_site_does():
     cites = myst_plain.load_citations(ROOT / "book" / "references.bib")
     assert cites["velickovic2018graph"] == ("Veličković et al.", "2018")
     assert all("\\" not in names and "{" not in names for names, _ in cites.values()), cites
+
+
+def test_install_cell_is_pinned_to_the_commit():
+    src = 'if importlib.util.find_spec("attnbook") is None:\n    %pip install -q "attnbook @ git+https://github.com/o/n"'
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert colab_edition.pin_install(src, "o/n", sha).endswith(f'git+https://github.com/o/n@{sha}"')
+    assert colab_edition.pin_install(src, "o/n", None) == src  # unknown commit: unpinned
+    again = colab_edition.pin_install(colab_edition.pin_install(src, "o/n", sha), "o/n", sha)
+    assert again.count("@") == 2, again  # "attnbook @ ..." and one pin, not two

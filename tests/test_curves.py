@@ -10,7 +10,13 @@ from toy_tasks import toy_collate as _collate
 from toy_tasks import toy_data as _data
 from toy_tasks import toy_loss as _loss
 
-from attnbook.curves import Curve, fit_timed, teacher_forced_exact, teacher_forced_exact_match
+from attnbook.curves import (
+    Curve,
+    fit_timed,
+    teacher_forced_accuracy,
+    teacher_forced_exact,
+    teacher_forced_exact_match,
+)
 from attnbook.data.text import Vocab
 from attnbook.seq2seq import (
     AttentionDecoder,
@@ -88,7 +94,7 @@ def test_fit_timed_takes_the_same_steps_as_fit():
         if how == "fit":
             fit(m, data, _collate, _loss, epochs=2, batch_size=16, lr=0.05, seed=5, show_progress=False)
         else:
-            fit_timed(m, data, _collate, _loss, None, seconds=1e9, eval_every=None,
+            fit_timed(m, data, _collate, _loss, None, seconds=None, eval_every=None,
                       eval_every_steps=100, batch_size=16, lr=0.05, max_steps=8, seed=5,
                       show_progress=False)
         weights.append(m.weight.detach().clone())
@@ -117,6 +123,8 @@ def test_fit_timed_rejects_bad_arguments():
     with pytest.raises(ValueError, match="clock"):
         fit_timed(nn.Linear(2, 2), data, _collate, _loss, _acc(data), seconds=1, eval_every=1,
                   clock="sundial")
+    with pytest.raises(ValueError, match="budget"):
+        fit_timed(nn.Linear(2, 2), data, _collate, _loss, _acc(data), seconds=None, eval_every=1)
     with pytest.raises(ValueError, match="eval_every_steps"):
         fit_timed(nn.Linear(2, 2), data, _collate, _loss, _acc(data), seconds=1, eval_every=None)
 
@@ -183,3 +191,28 @@ def test_fit_timed_without_evaluation_trains_for_the_budget():
                   lr=0.1, target=0.5, show_progress=False)
     assert c.train_seconds >= 0.05 and c.total_steps >= 1
     assert all(math.isnan(s) for s in c.scores) and c.time_to(0.5) is None
+
+
+def test_fit_timed_with_a_step_budget_only():
+    data = _data()
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    c = fit_timed(m, data, _collate, _loss, None, seconds=None, eval_every=None, eval_every_steps=4,
+                  batch_size=16, lr=0.05, max_steps=6, show_progress=True)
+    assert c.total_steps == 6 and c.steps == [0, 4, 6] and c.train_seconds > 0
+
+
+def test_teacher_forced_accuracy_counts_symbols_by_hand():
+    vocab = Vocab.build([["a", "b"]])  # <pad> 0, <unk> 1, <bos> 2, <eos> 3, a 4, b 5
+    batch = make_batch([(["a", "b"], ["a", "b"]), (["a"], ["a"])], vocab, vocab)  # targets: a b <eos> / a <eos> <pad>
+
+    class Scripted(nn.Module):
+        def forward(self, src, src_mask, tgt_in):
+            return torch.nn.functional.one_hot(torch.tensor([[4, 4, 3], [4, 3, 5]]), 6).float()
+
+    m = Scripted()
+    m.train()
+    # right: a, <eos> of the first; a, <eos> of the second (the padded position does not count): 4 of 5
+    assert teacher_forced_accuracy(m, batch) == pytest.approx(4 / 5)
+    assert m.training  # its mode is restored
+    assert teacher_forced_exact(m, batch).tolist() == [False, True]

@@ -130,3 +130,12 @@ def test_to_ascii():
     assert to_ascii("Nóvák") == "Novak"
     assert to_ascii("Ślusarski") == "Slusarski"
     assert to_ascii("안녕") == ""
+
+
+def test_detokenize_en_undoes_tokenize_en_up_to_case():
+    from attnbook.data.text import detokenize_en
+
+    assert detokenize_en(["i", "don't", "know", "."]) == "i don't know."
+    assert detokenize_en(["tom", ",", "come", "(", "now", ")", "!"]) == "tom, come (now)!"
+    for text in ("Where is the closest hospital?", "I paid $5, didn't I?"):
+        assert detokenize_en(tokenize_en(text)) == text.lower()

@@ -39,7 +39,7 @@ def test_policy_catches_violations():
     good = {
         "cells": [
             {"id": "install", "cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
-             "outputs": [], "source": 'import sys\nif "google.colab" in sys.modules: pass'},
+             "outputs": [], "source": 'import importlib.util\nif importlib.util.find_spec("attnbook") is None:\n    %pip install -q "attnbook @ git+https://github.com/o/n"'},
             {"id": "print-1", "cell_type": "code", "metadata": {"tags": ["nbval-check-output"]},
              "execution_count": None,
              "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": "print(1)"},
@@ -66,7 +66,7 @@ def test_policy_refuses_a_compared_cell_that_trains(source):
     """A compared cell must print the same on any machine and seed offset: no training in it."""
     nb = {"cells": [
         {"id": "install", "cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
-         "outputs": [], "source": 'import sys\nif "google.colab" in sys.modules: pass'},
+         "outputs": [], "source": 'import importlib.util\nif importlib.util.find_spec("attnbook") is None:\n    %pip install -q "attnbook @ git+https://github.com/o/n"'},
         {"id": "toy", "cell_type": "code", "metadata": {"tags": ["nbval-check-output"]}, "execution_count": 2,
          "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}], "source": source}],
         "metadata": {"kernelspec": {"name": "python3"}}}

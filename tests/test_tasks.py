@@ -134,3 +134,21 @@ def test_kor_eng_is_chapter_21s_split_and_tokenisation():
     with pytest.raises(dataclasses.FrozenInstanceError):
         KOR_ENG.n_test = 10
     assert KorEngTask(n_test=100).load().test == ko.test[:100]
+
+
+def test_paired_bootstrap_bleu_gap_and_interval():
+    pytest.importorskip("sacrebleu")
+    from attnbook.tasks import paired_bootstrap_bleu
+
+    refs = ["the cat sat on the mat.", "a dog ran in the park.", "i like green tea.",
+            "she reads a long book.", "we walk to school every day."] * 4
+    good = list(refs)  # a perfect system
+    bad = ["the cat sat.", "a dog ran.", "i like tea.", "she reads.", "we walk."] * 4
+    out = paired_bootstrap_bleu([good, good], [bad, bad], refs, resamples=200, seed=0)
+    assert out["a"] == pytest.approx([100.0, 100.0])
+    assert out["gap"] == pytest.approx(100.0 - out["b"][0]) and out["gaps"][0] == pytest.approx(out["gap"])
+    assert 0 < out["low"] <= out["gap"] <= out["high"] and out["share_a_ahead"] == 1.0
+    same = paired_bootstrap_bleu([bad], [bad], refs, resamples=50)
+    assert same["gap"] == same["low"] == same["high"] == 0.0  # paired: identical systems never differ
+    with pytest.raises(ValueError, match="one output per reference"):
+        paired_bootstrap_bleu([good[:-1]], [bad], refs)

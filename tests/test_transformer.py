@@ -445,6 +445,14 @@ def test_noam_rate_warms_up_then_decays():
     assert noam_rate(40, 64, 10) == pytest.approx(64**-0.5 * 40**-0.5)
 
 
+def test_noam_rate_without_ramp_holds_the_peak_then_decays_the_same():
+    flat = [noam_rate(s, 64, 10, ramp=False) for s in range(1, 40)]
+    peak = (64 * 10) ** -0.5
+    assert flat[:10] == pytest.approx([peak] * 10)  # the peak from the first step
+    assert flat[9:] == pytest.approx([noam_rate(s, 64, 10) for s in range(10, 40)])  # the same decay
+    assert noam_rate(3, 64, 10, factor=2.0, ramp=False) == pytest.approx(2.0 * peak)
+
+
 def test_noam_schedule_steps_with_the_optimizer():
     p = nn.Parameter(torch.zeros(3))
     opt = torch.optim.Adam([p], lr=2.0, betas=(0.9, 0.98), eps=1e-9)
@@ -528,3 +536,16 @@ def test_diagrams_state_the_size_of_w_o():
         labels = [t.get_text() for t in ax.texts]
         assert labels[1] == first  # after the input box: attention first (post-LN) or LN (pre-LN)
     plt.close("all")
+
+
+def test_noam_schedule_without_ramp():
+    p = nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([p], lr=1.0)
+    noam_schedule(opt, d_model=16, warmup=4, ramp=False)
+    seen = []
+    for _ in range(6):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        p.sum().backward()
+        opt.step()
+    assert seen == pytest.approx([noam_rate(k, 16, 4, ramp=False) for k in range(1, 7)])

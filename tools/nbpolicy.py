@@ -12,7 +12,7 @@ The policy, enforced by ``tests/test_notebook_policy.py``:
 2. No stored images, errors, tracebacks, stderr or per-cell execution metadata; no execution counts
    except on checked cells, which keep a count so that Jupyter shows them as run (their count is
    their position among the code cells, so it is stable from run to run).
-3. The first code cell is the Colab install cell, tagged ``remove-cell`` (the site hides it).
+3. The first code cell is the install cell (installs the package where it is missing), tagged ``remove-cell`` (the site hides it).
 4. The kernel is ``python3``.
 5. Every cell has a unique ``id`` (nbformat 4.5 requires one; a cell pasted or split by hand often lacks it,
    and ``nbformat.read`` then fails in the Colab edition's test). ``--apply`` gives such cells a fresh id.
@@ -106,9 +106,11 @@ def check(nb: dict, name: str) -> list[str]:
         return [f"{name}: no code cells"]
     first = code[0]
     src = "".join(first.get("source", ""))
-    if ('"google.colab" in sys.modules' not in src
+    if (not re.search(r'importlib\.util\.find_spec\((?:"attnbook"|m)\) is None', src)
+            or '"attnbook"' not in src or "attnbook @ git+https://github.com/" not in src
             or "remove-cell" not in first.get("metadata", {}).get("tags", [])):
-        problems.append(f"{name}: the first code cell must be the Colab install cell, tagged remove-cell")
+        problems.append(f"{name}: the first code cell must be the install cell (installs the package "
+                        f"where find_spec('attnbook') is None; see CONTRIBUTING), tagged remove-cell")
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
         problems.append(f"{name}: the kernel must be python3")
     seen: set[str] = set()

@@ -6,8 +6,8 @@ come the repository button and the Colab buttons of the site, the Colab editions
 the hosted site's address (``https://OWNER.github.io/NAME/``). A few files cannot read
 ``_config.yml`` and carry a copy, which this command rewrites:
 
-* the Colab install cell of every notebook (``pip install "attnbook @ git+https://github.com/..."``);
-* ``CONTRIBUTING.md`` (the Colab cell to copy into a new chapter);
+* the install cell of every notebook (``pip install "attnbook @ git+https://github.com/..."``);
+* ``CONTRIBUTING.md`` (the install cell to copy into a new chapter);
 * ``src/attnbook/data/download.py`` (the User-Agent the data downloads send);
 * ``README.md``'s front door (the hosted book, and each chapter's page, Colab edition and slides),
   a block between ``<!-- front door -->`` markers that this command writes (:func:`front_door`).

@@ -41,7 +41,8 @@ from torch import Tensor, nn
 from attnbook.train import minibatches, train_step
 from attnbook.utils import model_device, progress, seed_everything, to_device
 
-__all__ = ["CLOCKS", "Curve", "fit_timed", "teacher_forced_exact", "teacher_forced_exact_match"]
+__all__ = ["CLOCKS", "Curve", "fit_timed", "teacher_forced_accuracy", "teacher_forced_exact",
+           "teacher_forced_exact_match"]
 
 CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
 
@@ -107,7 +108,7 @@ def fit_timed(
     collate: Callable[[list], object],
     loss_fn: Callable[[nn.Module, object], Tensor],
     evaluate: Callable[[nn.Module], float] | None,
-    seconds: float,
+    seconds: float | None,
     eval_every: float | None,
     batch_size: int = 64,
     lr: float = 1e-3,
@@ -132,7 +133,8 @@ def fit_timed(
         evaluate: ``model -> score`` (higher is better), called before training, every
             ``eval_every`` training seconds, and at the end; None: no scoring (the curve's
             scores are NaN, e.g. to train for a budget and score afterwards).
-        seconds: the training budget (on ``clock``); at least one step is taken.
+        seconds: the training budget (on ``clock``); at least one step is taken. None: no budget
+            of time, only of steps (``max_steps`` is then required) -- the steps are still timed.
         eval_every: the training seconds between evaluations (None: by steps only).
         batch_size, lr, optimizer, max_grad_norm, seed: as in :func:`attnbook.train.fit`
             (default optimizer: Adam with ``lr``). Epochs follow each other without a break; each
@@ -148,7 +150,9 @@ def fit_timed(
     Returns:
         a :class:`Curve`.
     """
-    if seconds <= 0 or (eval_every is not None and eval_every <= 0):
+    if seconds is None and max_steps is None:
+        raise ValueError("give a budget: seconds, max_steps or both")
+    if (seconds is not None and seconds <= 0) or (eval_every is not None and eval_every <= 0):
         raise ValueError(f"seconds and eval_every must be > 0, got {seconds}, {eval_every}")
     if eval_every is None and eval_every_steps is None:
         raise ValueError("give eval_every (seconds) or eval_every_steps")
@@ -181,9 +185,12 @@ def fit_timed(
         loss_sum, loss_n = 0.0, 0
         return target is not None and evaluate is not None and s >= target
 
-    bar = progress(total=round(seconds, 1), desc=desc, unit="s", disable=not show_progress,
+    budget = math.inf if seconds is None else seconds
+    bar = progress(total=None if seconds is None else round(seconds, 1), desc=desc, unit="s",
+                   disable=not show_progress,
                    leave=False, mininterval=1.0,
-                   bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}")
+                   bar_format=("{desc}: {n:.1f} s{postfix}" if seconds is None
+                               else "{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}"))
     done = score()
     next_eval = math.inf if eval_every is None else eval_every
     while not done:
@@ -196,8 +203,8 @@ def fit_timed(
             curve.train_seconds += dt
             curve.total_steps += 1
             if hasattr(bar, "update"):
-                bar.update(min(dt, max(0.0, seconds - bar.n)))
-            out_of_time = curve.train_seconds >= seconds
+                bar.update(min(dt, max(0.0, budget - bar.n)))
+            out_of_time = curve.train_seconds >= budget
             out_of_steps = max_steps is not None and curve.total_steps >= max_steps
             step_due = eval_every_steps is not None and curve.total_steps % eval_every_steps == 0
             if curve.train_seconds >= next_eval or step_due or out_of_time or out_of_steps:
@@ -252,3 +259,22 @@ def teacher_forced_exact_match(
         hits += int(teacher_forced_exact(model, batch, pad_id).sum())
     model.train(was_training)
     return hits / len(examples)
+
+
+@torch.no_grad()
+def teacher_forced_accuracy(model: nn.Module, batch, pad_id: int = 0) -> float:
+    """The share of real target tokens (the end token included, padding not) that the model
+    predicts right from the true prefix, in one teacher-forced pass: accuracy *per symbol*, where
+    :func:`teacher_forced_exact` asks for every symbol of an example at once. Same models and
+    batches as :func:`teacher_forced_exact`; the model is put in eval mode while scoring."""
+    was_training = model.training
+    model.eval()
+    logits = model(batch.src, batch.src_mask, batch.tgt_in)  # (B, T, V)
+    model.train(was_training)
+    if logits.shape[:2] != batch.tgt_out.shape:
+        raise ValueError(
+            f"expected logits (B, T, V) with (B, T) = {tuple(batch.tgt_out.shape)}, got "
+            f"{tuple(logits.shape)}"
+        )
+    real = batch.tgt_out != pad_id  # (B, T)
+    return ((logits.argmax(-1) == batch.tgt_out) & real).sum().item() / real.sum().item()

@@ -53,6 +53,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -72,10 +73,10 @@ from attnbook.seq2seq import (
     translate,
 )
 from attnbook.train import History, fit
-from attnbook.utils import draw_seed, python_rng, seed_everything
+from attnbook.utils import draw_seed, numpy_rng, python_rng, seed_everything
 
 __all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches", "KorEngTask",
-           "KorEngData", "KOR_ENG"]
+           "KorEngData", "KOR_ENG", "paired_bootstrap_bleu"]
 
 ISO_LENGTH = len("yyyy-mm-dd")
 
@@ -427,3 +428,53 @@ def _load_kor_eng(task: KorEngTask, drawn_seed: int) -> KorEngData:  # drawn_see
 
 #: The Tatoeba Korean--English split of chapters 21 and 41.
 KOR_ENG = KorEngTask()
+
+
+def paired_bootstrap_bleu(
+    systems_a: Sequence[Sequence[str]],
+    systems_b: Sequence[Sequence[str]],
+    references: Sequence[str],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    lowercase: bool = True,
+) -> dict:
+    """The BLEU gap ``a - b`` between two systems and its paired-bootstrap interval (Koehn 2004).
+
+    ``systems_a`` and ``systems_b`` hold one or more runs each (e.g. one per training seed), every
+    run a list of detokenised outputs (:func:`attnbook.data.text.detokenize_en`), one per reference.
+    Each resample draws the test sentences with replacement -- the *same* sentences for every run of
+    both systems (paired) -- and computes the corpus BLEU (sacreBLEU) of each run on them; the
+    statistic is the mean over runs of ``BLEU(a_k) - BLEU(b_k)``.
+
+    Returns:
+        ``{"gap": the gap on the full test set, "low", "high": the interval's ends (percentiles of
+        the resampled gaps), "gaps": per run, "a", "b": the runs' BLEUs, "share_a_ahead": the
+        share of resamples where the mean gap is > 0}``.
+    """
+    from sacrebleu.metrics import BLEU  # an optional dependency of the package
+
+    if len(systems_a) != len(systems_b) or not systems_a:
+        raise ValueError(f"need as many runs of a as of b (at least one), got {len(systems_a)}, {len(systems_b)}")
+    if any(len(h) != len(references) for h in (*systems_a, *systems_b)):
+        raise ValueError(f"every run needs one output per reference ({len(references)})")
+    if resamples < 1 or not 0.0 < level < 1.0:
+        raise ValueError(f"need resamples >= 1 and 0 < level < 1, got {resamples}, {level}")
+    metric = BLEU(lowercase=lowercase)
+    refs = [list(references)]
+
+    def stats(hyps):  # (N, 2 + 2 * 4): per-sentence counts that add up to the corpus BLEU's
+        return np.asarray(metric._extract_corpus_statistics(list(hyps), refs), dtype=np.int64)
+
+    def bleu(st):
+        return metric._compute_score_from_stats(st.sum(0).tolist()).score
+
+    sa, sb = [stats(h) for h in systems_a], [stats(h) for h in systems_b]
+    a, b = [bleu(x) for x in sa], [bleu(x) for x in sb]
+    n = len(references)
+    idx = numpy_rng(seed).integers(0, n, size=(resamples, n))
+    gaps = np.array([np.mean([bleu(x[i]) - bleu(y[i]) for x, y in zip(sa, sb, strict=True)]) for i in idx])
+    tail = 100 * (1 - level) / 2
+    return {"gap": float(np.mean(a) - np.mean(b)), "low": float(np.percentile(gaps, tail)),
+            "high": float(np.percentile(gaps, 100 - tail)), "gaps": [x - y for x, y in zip(a, b, strict=True)],
+            "a": a, "b": b, "share_a_ahead": float((gaps > 0).mean())}

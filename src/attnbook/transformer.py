@@ -700,7 +700,7 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> nn.Module:
 # ---------------------------------------------------------------------------- training aids
 
 
-def noam_rate(step: int, d_model: int, warmup: int, factor: float = 1.0) -> float:
+def noam_rate(step: int, d_model: int, warmup: int, factor: float = 1.0, ramp: bool = True) -> float:
     r"""The learning rate of Vaswani et al. (2017, eq. 3) at ``step`` (counted from 1):
 
     .. math::
@@ -709,14 +709,20 @@ def noam_rate(step: int, d_model: int, warmup: int, factor: float = 1.0) -> floa
 
     rising linearly for ``warmup`` steps, then decaying as :math:`\text{step}^{-1/2}`; the peak is
     :math:`\text{factor} \cdot (D \cdot \text{warmup})^{-1/2}` at ``step = warmup``.
+
+    ``ramp=False`` drops the warm-up and nothing else: the rate is the peak from the first step
+    until ``step = warmup``, then the same decay,
+    :math:`\text{factor} \cdot D^{-0.5} \cdot \min(\text{step}^{-0.5},\ \text{warmup}^{-0.5})` --
+    the control that changes one thing at a time (*The Transformer*, section 5).
     """
     if step < 1 or warmup < 1:
         raise ValueError(f"step and warmup count from 1, got step={step}, warmup={warmup}")
-    return factor * d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+    rise = step * warmup**-1.5 if ramp else warmup**-0.5
+    return factor * d_model**-0.5 * min(step**-0.5, rise)
 
 
 def noam_schedule(
-    optimizer: torch.optim.Optimizer, d_model: int, warmup: int
+    optimizer: torch.optim.Optimizer, d_model: int, warmup: int, ramp: bool = True
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """Attach the Noam schedule to ``optimizer``: after every ``optimizer.step()`` the rate moves on.
 
@@ -725,11 +731,13 @@ def noam_schedule(
     paper's schedule (and ``betas=(0.9, 0.98), eps=1e-9``). The scheduler steps itself (an
     optimizer step hook), so a plain loop such as :func:`attnbook.train.fit` needs no change.
 
+    ``ramp=False``: no warm-up, the same decay (see :func:`noam_rate`).
+
     Returns:
         the ``LambdaLR`` scheduler (``get_last_lr()`` reads the current rate).
     """
     sched = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: noam_rate(i + 1, d_model, warmup)
+        optimizer, lambda i: noam_rate(i + 1, d_model, warmup, ramp=ramp)
     )
     optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
     return sched

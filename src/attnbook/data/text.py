@@ -35,6 +35,7 @@ import torch
 __all__ = [
     "SPECIALS",
     "tokenize_en",
+    "detokenize_en",
     "tokenize_chars",
     "tokenize_ko",
     "to_ascii",
@@ -56,6 +57,18 @@ _SPACES = re.compile(r"\s+")
 def tokenize_en(text: str) -> list[str]:
     """Lower-cased English words and punctuation (see the module docstring)."""
     return _EN_TOKEN.findall(unicodedata.normalize("NFC", text).lower())
+
+
+_NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}])")
+_NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+
+
+def detokenize_en(tokens: list[str]) -> str:
+    """Words and punctuation back to text as written, for scorers that tokenise themselves
+    (sacreBLEU): ``["i", "don't", "know", "."]`` -> ``"i don't know."`` -- no space before closing
+    punctuation, none after an opening bracket or ``$``. The inverse of :func:`tokenize_en` up to
+    case and spacing (the rule chapter 21 applies before sacreBLEU)."""
+    return _NO_SPACE_AFTER.sub(r"\1", _NO_SPACE_BEFORE.sub(r"\1", " ".join(tokens)))
 
 
 def tokenize_chars(text: str) -> list[str]:
