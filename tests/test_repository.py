@@ -117,3 +117,14 @@ def test_licences_are_stated():
     assert text.startswith("MIT License") and "CC BY-SA 4.0" in text
     footer = (ROOT / "_config.yml").read_text(encoding="utf-8")
     assert "MIT" in footer and "CC BY-SA 4.0" in footer
+
+
+def test_changelog_names_the_version():
+    import re as _re
+
+    version = _re.search(r'(?m)^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8")).group(1)
+    changelog = (ROOT / "book" / "changelog.md").read_text(encoding="utf-8")
+    assert f"## {version} " in changelog, f"book/changelog.md has no entry for version {version}"
+    assert "book/changelog" in (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    init = (ROOT / "src" / "attnbook" / "__init__.py").read_text(encoding="utf-8")
+    assert f'__version__ = "{version}"' in init, "attnbook.__version__ differs from pyproject.toml"

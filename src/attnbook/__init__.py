@@ -53,4 +53,4 @@ S source length, T target length, L sequence length, D model width, H heads, N n
 F features, C classes, V vocabulary size, R seeds trained side by side.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
