@@ -17,6 +17,10 @@ REVEAL_VERSION := 5.2.1
 AXE_VERSION := 4.10.3
 REVEAL := .cache/vendor/reveal.js@$(REVEAL_VERSION)/dist/reveal.js
 AXE := .cache/vendor/axe-core@$(AXE_VERSION)/axe.min.js
+# the Korean edition's web font (Pretendard, SIL OFL 1.1): the variable font cut into unicode-range
+# subsets, so a page downloads only the syllables it shows
+PRETENDARD_VERSION := 1.3.9
+PRETENDARD := book/_static/fonts/pretendard/pretendardvariable-dynamic-subset.css
 
 # The offline data mirror (byte-identical copies of the datasets). Used when it exists and the
 # variable is not already set; readers without it download from the pinned URLs.
@@ -62,10 +66,19 @@ $(REVEAL) $(AXE):
 	cp -r .cache/npm-vendor/node_modules/reveal.js .cache/vendor/reveal.js@$(REVEAL_VERSION)
 	cp -r .cache/npm-vendor/node_modules/axe-core .cache/vendor/axe-core@$(AXE_VERSION)
 
+$(PRETENDARD):
+	@command -v npm >/dev/null || { echo "error: npm not found: it is needed once to fetch the Korean web font Pretendard $(PRETENDARD_VERSION) (install Node.js/npm)" >&2; exit 1; }
+	@rm -rf .cache/npm-font && mkdir -p .cache/npm-font
+	cd .cache/npm-font && npm pack --silent pretendard@$(PRETENDARD_VERSION) >/dev/null
+	tar -xzf .cache/npm-font/pretendard-$(PRETENDARD_VERSION).tgz -C .cache/npm-font package/dist/web/variable/pretendardvariable-dynamic-subset.css package/dist/web/variable/woff2-dynamic-subset
+	@rm -rf book/_static/fonts/pretendard.tmp && mkdir -p book/_static/fonts/pretendard.tmp
+	cp -r .cache/npm-font/package/dist/web/variable/. book/_static/fonts/pretendard.tmp/
+	@rm -rf book/_static/fonts/pretendard && mv book/_static/fonts/pretendard.tmp book/_static/fonts/pretendard
+
 # before the long pip install: what pip cannot install (npm for the front-end assets, Chromium)
 preflight:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.10+ or run 'make PYTHON=/path/to/python3'" >&2; exit 1; }
-	@test -f $(MATHJAX) -a -f $(REVEAL) -a -f $(AXE) || command -v npm >/dev/null || { echo "error: npm not found: it is needed once, to fetch MathJax, reveal.js and axe-core (install Node.js and npm, e.g. sudo apt-get install npm)" >&2; exit 1; }
+	@test -f $(MATHJAX) -a -f $(REVEAL) -a -f $(AXE) -a -f $(PRETENDARD) || command -v npm >/dev/null || { echo "error: npm not found: it is needed once, to fetch MathJax, reveal.js, axe-core and the Korean font (install Node.js and npm, e.g. sudo apt-get install npm)" >&2; exit 1; }
 	@$(PYTHON) tools/ensure_chromium.py
 
 # Chromium and a Korean font with apt-get, only when asked (run as root: sudo make system-deps)
@@ -73,7 +86,7 @@ system-deps:
 	$(PYTHON) tools/ensure_chromium.py --install
 
 # the site, the slides (tools/slides.py), the Colab editions and the PDF (tools/print_book.py)
-book: preflight $(STAMP) $(MATHJAX) $(REVEAL)
+book: preflight $(STAMP) $(MATHJAX) $(REVEAL) $(PRETENDARD)
 	$(BIN)/python tools/build_book.py
 
 unit: $(STAMP)
@@ -86,7 +99,7 @@ notebooks: $(STAMP)
 site: preflight $(STAMP) $(AXE)
 	$(BIN)/python -m pytest tests -m "site or browser"
 
-test: preflight $(STAMP) $(MATHJAX) $(REVEAL) $(AXE)
+test: preflight $(STAMP) $(MATHJAX) $(REVEAL) $(AXE) $(PRETENDARD)
 	$(BIN)/ruff check src tests tools book/_ext benchmarks
 	$(BIN)/python tools/nbpolicy.py --check notebooks
 	$(BIN)/python tools/build_book.py

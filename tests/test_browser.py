@@ -46,11 +46,14 @@ def browser_pages() -> list[str]:
     pages = []
     for p in sorted(SITE.rglob("*.html")):
         rel = p.relative_to(SITE).as_posix()
-        top = p.relative_to(SITE).parts[0]
+        parts = p.relative_to(SITE).parts
+        if parts[0] == "ko" and len(parts) > 1:   # the Korean edition: the same layout under ko/
+            parts = parts[1:]
+        top = parts[0]
         if top in {"_static", "_sources", "_images", "reports", "slides", "print", "colab"} \
                 or top.startswith("."):
             continue
-        if rel in {"genindex.html", "search.html", "py-modindex.html"}:
+        if "/".join(parts) in {"genindex.html", "search.html", "py-modindex.html"}:
             continue
         head = p.read_text(encoding="utf-8", errors="replace")[:2000]
         if re.search(r"""<meta[^>]+http-equiv=["']?refresh""", head, re.I):

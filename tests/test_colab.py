@@ -165,6 +165,10 @@ def test_colab_edition_reads_well(chapter):
         problems.append(f"the install cell is not pinned to the commit built ({commit}): {installs[0]!r}")
     if any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
         problems.append("stored outputs")
+    for prev, cell in zip(nb.cells, nb.cells[1:], strict=False):  # no answer under a folded solution
+        if (prev.cell_type == "markdown" and "</details>" in prev.source and cell.cell_type == "code"
+                and colab_edition.is_hidden_code(cell)):
+            problems.append(f"a hidden check cell right after a solution: {cell.source[:80]!r}")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
 
 
@@ -246,3 +250,67 @@ def test_install_cell_is_pinned_to_the_commit():
     assert colab_edition.pin_install(src, "o/n", None) == src  # unknown commit: unpinned
     again = colab_edition.pin_install(colab_edition.pin_install(src, "o/n", sha), "o/n", sha)
     assert again.count("@") == 2, again  # "attnbook @ ..." and one pin, not two
+
+
+# ----------------------------------------------------------- checks of the solutions, in Colab
+def _cell(kind: str, source: str, tags=None) -> dict:
+    cell = {"cell_type": kind, "metadata": {"tags": tags} if tags else {}, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def test_solution_checks_move_to_the_end_collapsed():
+    install = 'import importlib.util\nif importlib.util.find_spec("attnbook") is None:\n    %pip install "attnbook @ git+https://github.com/o/n"'
+    source = {"cells": [
+        _cell("markdown", "# Title\n\nText."),
+        _cell("code", install, ["remove-cell"]),
+        _cell("code", "alpha = 0.534", None),
+        _cell("code", "plot()", ["remove-input"]),  # a hidden figure cell, not after a solution: stays
+        _cell("markdown", "```{exercise} 1 · Hand\n:label: ex-a\nCompute alpha.\n```\n\n"
+                          "```{solution} ex-a\n:class: dropdown\nIt is 0.534.\n```"),
+        _cell("code", "assert abs(alpha - 0.534) < 1e-3", ["remove-cell"]),
+        _cell("code", "glue('x', alpha)", ["hide-input"]),
+        _cell("markdown", "## Summary"),
+        _cell("code", "rec.finish();"),
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = colab_edition.colab_edition(source, "99_x", myst_plain.Context(), "the book", "o/n", None)
+    text = ["".join(c["source"]) for c in nb["cells"]]
+    solution = next(i for i, t in enumerate(text) if "<details>" in t)
+    assert text[solution + 1] == "## Summary"  # the checks are gone from under the solution ...
+    assert text[1].startswith("import importlib") and text[3] == "plot()"  # ... nothing else moved
+    heading = text.index(next(t for t in text if colab_edition.CHECKS_HEADING in t))
+    assert heading == len(text) - 3 and text[heading - 1] == "rec.finish();"  # ... they come last
+    checks = nb["cells"][heading + 1:]
+    assert [c["source"].split("\n", 1)[1] for c in checks] == ["assert abs(alpha - 0.534) < 1e-3", "glue('x', alpha)"]
+    for c in checks:  # folded to a title in Colab and in JupyterLab
+        assert c["source"].startswith("#@title ") and c["metadata"]["cellView"] == "form"
+        assert c["metadata"]["jupyter"]["source_hidden"] is True
+    assert source["cells"][5]["source"] == "assert abs(alpha - 0.534) < 1e-3"  # the source is untouched
+
+
+def _names(code: str, store: bool) -> set[str]:
+    import ast
+
+    tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+    ctx = ast.Store if store else ast.Load
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+
+
+@pytest.mark.parametrize("chapter", toc_chapters(ROOT))
+def test_solution_checks_can_run_at_the_end(chapter):
+    """Moving a chapter's solution checks to the end changes nothing the chapter computes: no later
+    code cell reads a name a check assigns, none assigns a name a check reads, no check records a
+    figure (the last cell, ``rec.finish()``, checks the records). 21 and 50 have such checks."""
+    cells = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))["cells"]
+    found = colab_edition.solution_checks(cells)
+    if chapter in ("21_attention_seq2seq", "50_gat"):
+        assert found, f"{chapter}: its hidden solution checks were not found"
+    for i in found:
+        check = "".join(cells[i]["source"])
+        assert "rec.record(" not in check, f"{chapter} cell {i} records a figure"
+        later = ["".join(c["source"]) for j, c in enumerate(cells[i + 1:], i + 1)
+                 if c["cell_type"] == "code" and j not in found]
+        for code in later:
+            assert not (_names(check, store=True) & _names(code, store=False)), (chapter, i, code[:80])
+            assert not (_names(check, store=False) & _names(code, store=True)), (chapter, i, code[:80])

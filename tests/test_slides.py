@@ -215,7 +215,7 @@ def test_the_makefile_fetches_the_pinned_reveal_version():
         f"tools/slides.py expects reveal.js {slides.REVEAL_VERSION}: the Makefile must fetch that version")
 
 
-def test_the_book_hides_speaker_notes_cells():
+def test_the_book_hides_speaker_notes_cells_and_the_other_editions_cells():
     spec = importlib.util.spec_from_file_location("attnbook_publish", ROOT / "book" / "_ext" / "attnbook_publish.py")
     ext = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ext)
@@ -229,11 +229,23 @@ def test_the_book_hides_speaker_notes_cells():
         env = Env()
 
     nb = {"cells": [md("seen"), md("aloud", tags=["notes"]),
-                    md("aloud too", slideshow={"slide_type": "notes"})]}
+                    md("aloud too", slideshow={"slide_type": "notes"}),
+                    md("English labels", tags=["lang-en"]), md("한국어 레이블", tags=["lang-ko"])]}
     source = [json.dumps(nb)]
     ext.on_source_read(App(), "notebooks/99_toy", source)
     cells = json.loads(source[0])["cells"]
-    assert [("remove-cell" in c["metadata"]["tags"]) for c in cells] == [False, True, True]
+    assert [("remove-cell" in c["metadata"]["tags"]) for c in cells] == [False, True, True, False, True]
+
+    class Config:
+        attnbook_edition = "ko"
+
+    class KoreanApp(App):
+        config = Config()
+
+    source = [json.dumps(nb)]
+    ext.on_source_read(KoreanApp(), "notebooks/99_toy", source)
+    cells = json.loads(source[0])["cells"]
+    assert [("remove-cell" in c["metadata"]["tags"]) for c in cells] == [False, True, True, True, False]
 
 
 # -------------------------------------------------------------------------------- browser
@@ -324,7 +336,7 @@ def slide_problems(chapter: str, measured: list[dict]) -> list[str]:
             problems.append(f"{where}: raw markup {m['raw']}")
         if m["words"] > MAX_PROSE_WORDS:
             problems.append(f"{where}: {m['words']} words of prose (at most {MAX_PROSE_WORDS})")
-        if m["exercise"] and "Solution" not in m["notes"] and "no solution" not in m["notes"]:
+        if m["exercise"] and not any(w in m["notes"] for w in ("Solution", "no solution", "풀이")):
             problems.append(f"{where}: an exercise slide without its solution in the notes")
         bad = BOOKKEEPING.search(m["code"])
         if bad:
@@ -338,8 +350,10 @@ def decks() -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("chapter", decks())
-def test_deck(chapter, site_url, browser):
-    path = SITE / "slides" / f"{chapter}.html"
+@pytest.mark.parametrize("edition", ["", "ko/"], ids=["en", "ko"])
+def test_deck(edition, chapter, site_url, browser):
+    """Every deck of both editions (the Korean under ko/)."""
+    path = SITE / edition / "slides" / f"{chapter}.html"
     if not path.is_file():
         pytest.fail(f"no slides for {chapter}: {path} is missing (make book runs tools/slides.py)",
                     pytrace=False)
@@ -362,7 +376,7 @@ def test_deck(chapter, site_url, browser):
     page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} for {r.url}"))
     try:
-        page.goto(f"{site_url}slides/{chapter}.html", wait_until="load")
+        page.goto(f"{site_url}{edition}slides/{chapter}.html", wait_until="load")
         state = page.evaluate(DECK_STATE, TIMEOUT_MS)
         if "error" in state:
             pytest.fail(f"{chapter}: {state['error']}", pytrace=False)
@@ -376,7 +390,7 @@ def test_deck(chapter, site_url, browser):
                 problems.append("the deck has math but MathJax typeset none of it")
         problems += [f"TeX error: {e}" for e in state["errors"]]
         problems += [f"raw markup on a slide: {t}" for t in state["rawTex"]]
-        if "Exercise" in source and not state["notes"]:
+        if ("Exercise" in source or "연습문제" in source) and not state["notes"]:
             problems.append("exercises but no speaker notes (their solutions)")
         # every slide: fits 1280x800, no raw TeX, <= 80 words, no bookkeeping, solutions in place
         measured = page.evaluate(EVERY_SLIDE)
@@ -401,10 +415,10 @@ def test_deck(chapter, site_url, browser):
             page.evaluate(f"Reveal.slide({i})")
             page.wait_for_timeout(150)
             page.evaluate("window.attnbookFit && window.attnbookFit(Reveal.getCurrentSlide())")
-            page.screenshot(path=str(SCREENSHOTS / f"slides_{chapter}_{i}.png"))
+            page.screenshot(path=str(SCREENSHOTS / f"slides_{edition.strip('/') + '_' if edition else ''}{chapter}_{i}.png"))
     finally:
         context.close()
     problems = [f"request to another host blocked: {u}" for u in blocked] + problems
     if problems:
-        pytest.fail(f"slides/{chapter}.html: {len(problems)} problem(s):\n  " + "\n  ".join(problems),
+        pytest.fail(f"{edition}slides/{chapter}.html: {len(problems)} problem(s):\n  " + "\n  ".join(problems),
                     pytrace=False)

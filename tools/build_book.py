@@ -3,7 +3,8 @@
 
 Runs ``jupyter-book build . -W -n --keep-going`` (any warning fails the build, but every problem is
 reported, not only the first), then makes the slides (``tools/slides.py``), the Colab editions
-(``tools/colab_edition.py``) and the PDF (``tools/print_book.py``) from the built site. It
+(``tools/colab_edition.py``) and the PDF (``tools/print_book.py``) from the built site, and the Korean
+edition (``tools/korean_edition.py``, under ``_build/html/ko``) from the notebooks this build executed. It
 summarises what went wrong — which notebook cell failed, which cross-reference is broken, which
 module is missing — with the file and line, and exits non-zero. On success it prints where the site is.
 """
@@ -140,7 +141,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nThe site is built, but tools/{tool} failed (exit {r.returncode}): see above.",
                   file=sys.stderr)
             return r.returncode
+    # the Korean edition, from this build's executed notebooks: nothing is executed again (issue 21)
+    english_minutes = (time.time() - START) / 60
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "korean_edition.py"), "--book", str(book)], env=env)
+    if r.returncode != 0:
+        print(f"\nThe English site is built, but the Korean edition failed (exit {r.returncode}): see above.",
+              file=sys.stderr)
+        return r.returncode
     minutes = (time.time() - START) / 60
+    print(f"English edition {english_minutes:.1f} min, Korean edition {minutes - english_minutes:.1f} min "
+          f"({100 * (minutes - english_minutes) / max(english_minutes, 1e-9):.0f} % more)")
     index = book / "_build" / "html" / "index.html"
     print(f"\nThe book is built ({minutes:.1f} min): {index}\n  open it, or serve it: "
           f"python -m http.server -d {index.parent}")

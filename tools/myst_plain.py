@@ -48,6 +48,24 @@ class Context:
     # (the slides) override how a solution is written, told its exercise's number (None: no label)
     on_solution_to: Callable[[int | None, str], str] | None = None
     unfilled: set[str] = field(default_factory=set)  # glue keys with no value (shown as …)
+    lang: str = "en"            # the edition: the words the rewriting adds are in its language
+
+
+# the words the rewriting adds, per edition
+WORDS = {
+    "en": {"exercise": "Exercise", "solution": "Solution", "solution_to": "Solution to exercise {n}",
+           "solution_head": "Solution to {t}",
+           "more_lines": "more lines", "more_lines_chapter": "more lines in the chapter",
+           "full_statement": "(the full statement is in the notes)", "no_solution": "the book gives no solution."},
+    "ko": {"exercise": "연습문제", "solution": "풀이", "solution_to": "연습문제 {n}의 풀이",
+           "solution_head": "풀이 — {t}",
+           "more_lines": "줄 더", "more_lines_chapter": "줄 더: 본문 참고",
+           "full_statement": "(전체 문제는 발표자 노트에)", "no_solution": "이 책은 풀이를 싣지 않는다."},
+}
+
+
+def words(ctx: Context) -> dict[str, str]:
+    return WORDS.get(ctx.lang, WORDS["en"])
 
 
 # ------------------------------------------------------------------------------ bibliography
@@ -249,14 +267,14 @@ def _directive(ctx: Context, d: dict) -> str:
         if ctx.on_exercise is not None:
             return ctx.on_exercise(ctx.exercise_count, rewrite_roles(arg, ctx) if arg else "", body)
         title = f" ({rewrite_roles(arg, ctx)})" if arg else ""
-        return f"**Exercise {ctx.exercise_count}{title}.** {body}"
+        return f"**{words(ctx)['exercise']} {ctx.exercise_count}{title}.** {body}"
     if name == "solution":
         number = ctx.exercises.get(arg.strip())
         if ctx.on_solution_to is not None:
             return ctx.on_solution_to(number, body)
         if ctx.on_solution is not None:
             return ctx.on_solution(body)
-        summary = f"Solution to exercise {number}" if number else "Solution"
+        summary = words(ctx)["solution_to"].format(n=number) if number else words(ctx)["solution"]
         return f"<details>\n<summary>{summary}</summary>\n\n{body}\n\n</details>"
     if name in ADMONITIONS:
         title = rewrite_roles(arg, ctx) if name == "admonition" and arg else name.capitalize()

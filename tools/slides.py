@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 
 import myst_plain  # noqa: E402
-from attnbook_meta import is_notes_cell, toc_chapters  # noqa: E402,F401  (toc_chapters: tools' and tests' entry)
+from attnbook_meta import book_language, is_notes_cell, shown_in, toc_chapters  # noqa: E402,F401  (toc_chapters: tools' and tests' entry)
 
 ROOT = Path(__file__).resolve().parent.parent
 REVEAL_VERSION = "5.2.1"
@@ -625,10 +625,11 @@ def _pre(rows: list[str], limit: int) -> str:
     return f'<pre class="output">{html.escape(chr(10).join(rows))}</pre>'
 
 
-def _exercise_title(ex: Exercise) -> str:
+def _exercise_title(ex: Exercise, lang: str = "en") -> str:
+    word = myst_plain.WORDS[lang]["exercise"]
     if re.match(r"\d+\.\d+", ex.title):
-        return f"Exercise {ex.title}"
-    return f"Exercise {ex.number}" + (f" · {ex.title}" if ex.title else "")
+        return f"{word} {ex.title}"
+    return f"{word} {ex.number}" + (f" · {ex.title}" if ex.title else "")
 
 
 def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
@@ -664,6 +665,8 @@ def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
 
     used_later = later_names(nb.get("cells", []))
     for index, cell in enumerate(nb.get("cells", [])):
+        if not shown_in(cell, ctx.lang):
+            continue   # a cell of the other edition (a diagram with labels in the other language)
         tags = set(cell.get("metadata", {}).get("tags", []))
         st = _slide_type(cell)
         src = "".join(cell.get("source", ""))
@@ -743,7 +746,7 @@ def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
                 cur.flush_points()
                 if cur.empty() and cur is not title_slide and cur.title == title and not cur.notes:
                     slides.remove(cur)       # a heading with nothing before its first exercise
-                cur = exercise_slide(ex, min(level + 1, 3))
+                cur = exercise_slide(ex, min(level + 1, 3), ctx.lang)
                 slides.append(cur)
                 limit_words = limit_points = 0   # what follows goes on a new slide
                 continue
@@ -788,10 +791,11 @@ def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
     return DECK.format(title=html.escape(title_text), slides=body), len(slides)
 
 
-def exercise_slide(ex: Exercise, level: int) -> Slide:
+def exercise_slide(ex: Exercise, level: int, lang: str = "en") -> Slide:
     """An exercise's slide: the start of its statement (and one equation or piece of code, if it
     fits), the solution in the notes with the exercise's title."""
-    title = _exercise_title(ex)
+    title = _exercise_title(ex, lang)
+    ui = myst_plain.WORDS[lang]
     slide = Slide(title=render_inline(title), level=level, classes=["exercise"])
     items = markdown_items(ex.body, re.compile(r"(?!)"))
     shown_all, words = True, 0
@@ -818,13 +822,13 @@ def exercise_slide(ex: Exercise, level: int) -> Slide:
             slide.height += it.height
     slide.flush_points()
     if not shown_all:
-        slide.body.append('<p class="more">(the full statement is in the notes)</p>')
+        slide.body.append(f'<p class="more">{ui["full_statement"]}</p>')
         slide.notes.append(f"<p><strong>{render_inline(title)}</strong></p>{render_markdown(ex.body)}")
     if ex.solutions:
-        slide.notes.append(f"<p><strong>Solution to {render_inline(title)}</strong></p>"
+        slide.notes.append(f"<p><strong>{ui['solution_head'].format(t=render_inline(title))}</strong></p>"
                            + "".join(render_markdown(s) for s in ex.solutions))
     else:
-        slide.notes.append(f"<p><strong>{render_inline(title)}</strong>: the book gives no solution.</p>")
+        slide.notes.append(f"<p><strong>{render_inline(title)}</strong>: {ui['no_solution']}</p>")
     return slide
 
 
@@ -944,7 +948,8 @@ def context_for(book: Path, chapter: str, executed: dict | None) -> myst_plain.C
     return myst_plain.Context(
         glue=myst_plain.glue_values(executed, book / "_build" / "jupyter_execute" / "notebooks" / f"{chapter}.glue.json"),
         citations=myst_plain.load_citations(book / "book" / "references.bib"),
-        site_url=set_repository.site_url(repo), docname=f"notebooks/{chapter}")
+        site_url=set_repository.site_url(repo) + ("ko/" if book_language(book) == "ko" else ""),
+        docname=f"notebooks/{chapter}", lang=book_language(book))
 
 
 def copy_reveal(book: Path, out: Path) -> None:

@@ -1,5 +1,5 @@
-"""What the book's tools and its Sphinx extensions read the same way: the table of contents and
-the speaker-notes cells.
+"""What the book's tools and its Sphinx extensions read the same way: the table of contents, the
+speaker-notes cells and the cells shown in one edition (language) only.
 
 One module for both sides: ``book/_ext`` is on ``sys.path`` in the Sphinx build (a local
 extension folder), for pytest (``pythonpath`` in ``pyproject.toml``) and for the scripts in
@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 NOTES_TAGS = {"notes", "speaker-notes"}
+# a cell shown in one edition only (a diagram drawn with English or with Korean labels)
+LANG_TAGS = {"lang-en": "en", "lang-ko": "ko"}
 
 
 def is_notes_cell(cell: dict) -> bool:
@@ -19,6 +21,27 @@ def is_notes_cell(cell: dict) -> bool:
     meta = cell.get("metadata", {})
     return bool(NOTES_TAGS & set(meta.get("tags", []))) or (
         (meta.get("slideshow") or {}).get("slide_type") == "notes")
+
+
+def cell_language(cell: dict) -> str | None:
+    """``"en"``/``"ko"`` for a cell tagged ``lang-en``/``lang-ko`` (shown in that edition only), else None."""
+    langs = {LANG_TAGS[t] for t in cell.get("metadata", {}).get("tags", []) if t in LANG_TAGS}
+    if len(langs) > 1:
+        raise ValueError(f"cell {cell.get('id')} is tagged for two editions: {sorted(langs)}")
+    return langs.pop() if langs else None
+
+
+def shown_in(cell: dict, lang: str) -> bool:
+    """Whether the edition ``lang`` shows the cell (its page, slides and Colab edition)."""
+    return cell_language(cell) in (None, lang)
+
+
+def book_language(book: Path) -> str:
+    """The edition a book folder builds: ``sphinx.config.attnbook_edition`` of its ``_config.yml``."""
+    import yaml
+
+    config = yaml.safe_load((Path(book) / "_config.yml").read_text(encoding="utf-8")) or {}
+    return ((config.get("sphinx") or {}).get("config") or {}).get("attnbook_edition", "en")
 
 
 def toc_documents(book: Path) -> list[str]:

@@ -2,18 +2,24 @@
 
 Directives (MyST: ```` ```{attnbook-results} ````):
 
-- ``attnbook-scoreboard``: the reproduction scoreboard: every recorded figure that has a paper
-  value, ours (± its ``_std`` twin) beside the paper's, the difference, a plain-language
-  description (the record's ``description``, else its name), the source and the chapter;
+- ``attnbook-scoreboard``: the reproduction scoreboard: each chapter's headline figures, as
+  ``book/results_catalog.yml`` lists them, ours (± its ``_std`` twin) beside the paper's figure and
+  source, whether the paper measured the same task, and "ours − paper" only where it did; then any
+  other recorded figure with a paper value;
 - ``attnbook-results``: every figure recorded through ``attnbook.results``, one table per chapter
-  (``_build/results/<notebook>.json``), with the paper's value and source beside it, and -- where
-  the robustness sweep published ``book/robustness.json`` (``tools/robustness.py --publish``) --
-  the range of the figure over the sweep's other seed offsets ("other draws");
+  (``_build/results/<notebook>.json``), each with a one-line description (the notebook's, else the
+  catalogue's: ``attnbook_catalog``), the chapter's datasets spelled out, the paper's value and
+  source, and -- where the robustness sweep published ``book/robustness.json``
+  (``tools/robustness.py --publish``) -- the range of the figure over the sweep's other seed
+  offsets ("other draws"). It warns about every record without a description and every catalogue
+  entry that matches no record;
 - ``attnbook-timings``: each notebook's execution time (``_build/results/timings.json``) against the
   3-minute budget;
 - ``attnbook-datasets``: the dataset registry of ``attnbook.data`` (size, licence, citation), with
   the chapters whose notebooks' code calls each dataset's loader, made when the page is read (it
   depends on the notebooks' source, not on their execution).
+
+On a site built with ``language = "ko"`` the descriptions and headers are the catalogue's Korean.
 
 The notebooks execute while Sphinx *reads* the sources, so the tables are filled in later, when each
 page is *written* (``doctree-resolved``); pages holding these directives are re-read on every build.
@@ -30,6 +36,22 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
+
+CATALOG = Path(__file__).resolve().parent.parent / "results_catalog.yml"
+
+# Column headers and fixed words of the generated tables, per language.
+WORDS = {
+    "en": {"what": "what", "record": "record", "measured": "measured", "paper": "paper", "source": "source",
+           "seconds": "seconds", "other": "other draws", "chapter": "chapter", "ours": "ours",
+           "same": "same task?", "gap": "ours − paper", "note": "note", "data": "Data: ",
+           "yes": "yes", "no": "no", "none": "no published figure", "not_shown": "not shown",
+           "scale": "not comparable, shown for scale", "paper_task": "paper: ", "ours_task": "ours: "},
+    "ko": {"what": "내용", "record": "기록 이름", "measured": "측정값", "paper": "논문", "source": "출처",
+           "seconds": "초", "other": "다른 실행", "chapter": "장", "ours": "우리",
+           "same": "같은 과제?", "gap": "우리 − 논문", "note": "참고", "data": "데이터: ",
+           "yes": "예", "no": "아니요", "none": "발표된 수치 없음", "not_shown": "싣지 않음",
+           "scale": "비교할 수 없음, 규모를 보이려고 실음", "paper_task": "논문: ", "ours_task": "우리: "},
+}
 
 BUDGET_SECONDS = 180.0
 BOOK_BUDGET_SECONDS = 20 * 60.0
@@ -162,7 +184,23 @@ def _citations(app: Sphinx) -> dict[str, str]:
     return out
 
 
+def _lang(app: Sphinx) -> str:
+    return "ko" if str(getattr(app.config, "language", None) or "en").startswith("ko") else "en"
+
+
+def _catalog(app: Sphinx):
+    """The results catalogue (``book/results_catalog.yml``), or an empty one with a warning."""
+    import attnbook_catalog
+
+    if not CATALOG.is_file():
+        logger.warning(f"{CATALOG} not found: the results page has no descriptions or scoreboard rows")
+        return attnbook_catalog.Catalog([])
+    return attnbook_catalog.load(CATALOG)
+
+
 def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    import attnbook_catalog
+
     import attnbook.results as results
 
     directory = results.results_dir(app.confdir)
@@ -172,9 +210,14 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
             f"no results recorded in {directory}: were the notebooks executed?",
             location=docname,
         )
-        return [_para(f"No results were recorded in {directory}.")]
+        return [_para("No results were recorded in this build.")]
     cites = _citations(app)
     sweep = _sweep(app)
+    lang, words = _lang(app), WORDS[_lang(app)]
+    catalog = _catalog(app)
+    shown = {nb: recs for nb, recs in records.items() if f"notebooks/{nb}" in app.env.found_docs}
+    for problem in attnbook_catalog.problems(catalog, shown):
+        logger.warning(problem, location=docname)
     out: list[nodes.Node] = []
     if sweep:
         offsets = ", ".join(str(k) for k in sweep["offsets"])
@@ -199,7 +242,7 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
             if r.name.endswith("_std") and r.name[: -len("_std")] in by_name:
                 continue  # shown as the ± of its twin
             std = by_name.get(r.name + "_std")
-            unit = "" if r.unit in ("", "ratio") else (r.unit if r.unit == "%" else f" {r.unit}")
+            unit = _unit(r.unit)
             value = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "") + unit
             paper = ""
             if r.paper is not None:
@@ -216,15 +259,21 @@ def _results_table(app: Sphinx, docname: str) -> list[nodes.Node]:
                     )
                 source = _link(app, docname, "book/references", cites.get(r.source, r.source))
             seconds = "" if r.seconds is None else f"{r.seconds:.1f}"
-            row = [nodes.literal(text=r.name), value, paper, source, seconds]
+            what = attnbook_catalog.describe(catalog, r.name, r.description, lang) or ""
+            row = [what, nodes.literal(text=r.name), value, paper, source, seconds]
             if sweep:
                 row.append(sweep_range(sweep["figures"].get(r.name), r.unit))
             rows.append(row)
         title = app.env.titles[doc].astext() if doc in app.env.titles else notebook
         heading = nodes.rubric("", "")
         heading += _link(app, docname, doc, title)
-        headers = ["figure", "measured", "paper", "source", "seconds"] + (["other draws"] if sweep else [])
-        out += [heading, _table(headers, rows)]
+        out.append(heading)
+        data = (catalog.chapters.get(notebook) or {}).get("data") or []
+        if data:
+            out.append(_para(words["data"] + "; ".join(attnbook_catalog.dataset_names(catalog, data, lang))))
+        headers = [words[k] for k in ("what", "record", "measured", "paper", "source", "seconds")]
+        headers += [words["other"]] if sweep else []
+        out.append(_table(headers, rows, classes=("attnbook-records",)))
     return out
 
 
@@ -244,31 +293,53 @@ def _chapter_records(app: Sphinx, docname: str):
 
 
 def _scoreboard_table(app: Sphinx, docname: str) -> list[nodes.Node]:
+    """Each chapter's headline figures (``book/results_catalog.yml``) beside the papers'."""
+    import attnbook_catalog
+
     cites = _citations(app)
+    lang, words = _lang(app), WORDS[_lang(app)]
+    chapters = _chapter_records(app, docname)
+    records = {nb: recs for nb, _, recs in chapters}
+    titles = {nb: (app.env.titles[doc].astext() if doc in app.env.titles else doc) for nb, doc, _ in chapters}
     rows = []
-    for _, doc, recs in _chapter_records(app, docname):
-        by_name = {r.name: r for r in recs}
-        title = app.env.titles[doc].astext() if doc in app.env.titles else doc
-        for r in recs:
-            if r.paper is None or (r.name.endswith("_std") and r.name[: -len("_std")] in by_name):
-                continue
-            std = by_name.get(r.name + "_std")
-            unit = "" if r.unit in ("", "ratio") else (r.unit if r.unit == "%" else f" {r.unit}")
-            ours = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "") + unit
-            paper = _fmt(r.paper, r.unit)
-            if std is not None and std.paper is not None:
-                paper += f" ± {_fmt(std.paper, std.unit)}"
-            paper += unit
-            diff = r.value - r.paper
-            what = r.description or r.name.replace("/", " · ").replace("_", " ")
-            source = (_link(app, docname, "book/references", cites.get(r.source, r.source))
-                      if r.source else "")
-            rows.append([what, ours, paper, f"{diff:+.{_decimals(r.paper)}f}", source,
-                         _link(app, docname, doc, title)])
+    for row in attnbook_catalog.scoreboard(_catalog(app), records, lang, order=list(records)):
+        r, std = row.record, row.std
+        unit = _unit(r.unit)
+        ours = _fmt(r.value, r.unit) + (f" ± {_fmt(std.value, std.unit)}" if std else "") + unit
+        paper = words["not_shown"] if row.source else "—"
+        if row.paper is not None:
+            paper = _fmt(row.paper, row.paper_unit)
+            if row.paper_std is not None:
+                paper += f" ± {_fmt(row.paper_std, row.paper_unit)}"
+            paper += _unit(row.paper_unit)
+        source = _link(app, docname, "book/references", cites.get(row.source, row.source)) if row.source else ""
+        if row.source and row.source not in cites:
+            logger.warning(f"the scoreboard row of {r.name} cites {row.source!r}, which is not in the "
+                           "bibliography", location=docname)
+        if row.verdict:
+            same = row.verdict + (f". {words['paper_task']}{row.paper_task}" if row.paper_task else "")
+        elif row.comparable is None:
+            same = words["none"]
+        elif row.comparable:
+            same = words["yes"] + (f" — {row.paper_task}" if row.paper_task else "")
+        else:
+            same = words["no"] + (f" — {words['scale']}" if row.paper is not None else "")
+            if row.paper_task:
+                same += f". {words['paper_task']}{row.paper_task}"
+            if row.ours_task:
+                same += f"; {words['ours_task']}{row.ours_task}"
+        gap = "" if row.gap is None else f"{row.gap:+.{_decimals(row.paper)}f}"
+        rows.append([_link(app, docname, f"notebooks/{row.notebook}", titles[row.notebook]), row.what, ours,
+                     paper, source, same, gap, row.note])
     if not rows:
-        return [_para("No figure with a paper value was recorded in this build.")]
-    return [_table(["what", "ours", "paper", "ours − paper", "source", "chapter"], rows,
-                   classes=("attnbook-scoreboard",))]
+        return [_para("No headline figure was recorded in this build.")]
+    headers = [words[k] for k in ("chapter", "what", "ours", "paper", "source", "same", "gap", "note")]
+    return [_table(headers, rows, classes=("attnbook-scoreboard",))]
+
+
+def _unit(unit: str) -> str:
+    """How a unit follows a number: "%" directly, none for ratios, else after a space."""
+    return "" if unit in ("", "ratio") else (unit if unit == "%" else f" {unit}")
 
 
 def _decimals(x: float) -> int:
