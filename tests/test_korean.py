@@ -226,6 +226,15 @@ def test_korean_pages_are_korean_and_code_is_the_english_code():
 
 
 @site
+def test_a_section_has_the_same_anchor_in_both_editions():
+    _need_site()
+    for doc in toc_documents(ROOT):
+        en = korean_edition.section_ids((SITE / f"{doc}.html").read_text(encoding="utf-8"))
+        ko = korean_edition.section_ids((KO / f"{doc}.html").read_text(encoding="utf-8"))
+        assert ko == en, f"{doc}: sections {ko[:5]} in Korean, {en[:5]} in English"
+
+
+@site
 def test_the_korean_build_executed_nothing():
     log = ROOT / "_build" / "ko" / "build.log"
     if not log.is_file():
@@ -259,6 +268,21 @@ def test_korean_slides_colab_editions_and_pdf_exist():
         assert korean_edition.code_cells(nb) == korean_edition.code_cells(en), colab
     pdf = KO / "attnbook.pdf"
     assert pdf.is_file() and pdf.stat().st_size > 100_000
+
+
+@site
+def test_the_korean_pdfs_pass_the_same_tests_as_the_english():
+    """tests/test_pdf.py, run on the Korean site: contents, bookmarks, links, no bookkeeping, the
+    solutions only in the instructor's edition, Korean whole and embedded, math, figures."""
+    _need_site()
+    import os
+    import subprocess
+
+    env = dict(os.environ, ATTNBOOK_SITE=str(KO), ATTNBOOK_SCREENSHOTS=str(ROOT / "_build" / "screenshots" / "ko"))
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "site",
+                        str(ROOT / "tests" / "test_pdf.py")], env=env, capture_output=True, text=True,
+                       cwd=ROOT, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
 
 
 @pytest.mark.browser

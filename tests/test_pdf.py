@@ -30,13 +30,26 @@ pytestmark = pytest.mark.site
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("ATTNBOOK_SITE") or ROOT / "_build" / "html")
-SCREENSHOTS = SITE.parent / "screenshots"
+SCREENSHOTS = Path(os.environ.get("ATTNBOOK_SCREENSHOTS") or SITE.parent / "screenshots")
 
 import print_book  # noqa: E402
 
 EDITIONS = list(print_book.EDITIONS)            # student, instructor
 PDF = SITE / print_book.PDF_NAME                # the student edition (the site's "book PDF" button)
 FOOTER = re.compile(r"^\s*\d+\s*/\s*\d+\s*$", re.M)
+
+
+def site_language() -> str:
+    """The edition the site is (the Korean one is tested with ATTNBOOK_SITE=_build/html/ko)."""
+    first = SITE / f"{print_book.toc_docs(ROOT)[0]}.html"
+    return "ko" if first.is_file() and '<html lang="ko"' in first.read_text(encoding="utf-8")[:3000] else "en"
+
+
+LANG = site_language()
+CONTENTS = print_book.WORDS[LANG]["contents"]
+# how sphinx-exercise titles a solution and an exercise, in the site's language
+SOLUTION = {"en": "SolutiontoExercise", "ko": "해답연습"}[LANG]
+EXERCISE = {"en": r"(?<!to)Exercise\(\d+\.\d+", "ko": r"(?<!해답)연습\(\d+\.\d+"}[LANG]
 
 
 def squash(text: str) -> str:
@@ -175,8 +188,8 @@ def test_contents_page_and_bookmarks(pdf):
     reader, pages = pdf
     marks = bookmarks(reader)
     titles = page_titles()
-    assert squash(pages[1]).startswith("Contents"), f"page 2 is not the contents: {pages[1][:80]!r}"
-    contents = squash("".join(p for p in pages[1:6] if "Contents" in p or "....." not in p))
+    assert squash(pages[1]).startswith(CONTENTS), f"page 2 is not the contents: {pages[1][:80]!r}"
+    contents = squash("".join(p for p in pages[1:6] if CONTENTS in p or "....." not in p))
     by_title = {squash(t): (d, i) for d, t, i in marks}
     problems = []
     for doc, title in titles.items():
@@ -246,10 +259,10 @@ def test_solutions_only_in_the_instructor_edition(student, instructor):
     def count(pages, what):
         return len(re.findall(what, squash("".join(pages))))
 
-    assert count(student[1], "SolutiontoExercise") == 0, "the student edition prints solutions"
-    assert count(instructor[1], "SolutiontoExercise") == site, "the instructor edition misses solutions"
+    assert count(student[1], SOLUTION) == 0, "the student edition prints solutions"
+    assert count(instructor[1], SOLUTION) == site, "the instructor edition misses solutions"
     for name, (_, pages) in {"student": student, "instructor": instructor}.items():
-        shown = count(pages, r"(?<!to)Exercise\(\d+\.\d+")
+        shown = count(pages, EXERCISE)
         assert shown >= exercises, f"the {name} edition shows {shown} of {exercises} exercises"
     assert len(instructor[1]) > len(student[1])
 

@@ -58,6 +58,15 @@ def site() -> Path:
 
 
 GENERATED = {"slides", "print"}   # made from the built pages (tools/slides.py, tools/print_book.py)
+EDITION_PREFIXES = ("ko/",)          # the Korean edition: the same layout under ko/ (tools/korean_edition.py)
+
+
+def in_edition(rel: str) -> str:
+    """A page's path within its edition: ``ko/notebooks/10_rnn.html`` -> ``notebooks/10_rnn.html``."""
+    for prefix in EDITION_PREFIXES:
+        if rel.startswith(prefix):
+            return rel[len(prefix):]
+    return rel
 
 
 def html_pages() -> list[str]:
@@ -68,7 +77,8 @@ def html_pages() -> list[str]:
     return sorted(
         p.relative_to(SITE).as_posix()
         for p in SITE.rglob("*.html")
-        if p.relative_to(SITE).parts[0] not in {"_static", "_sources", "_images", "reports"}
+        if in_edition(p.relative_to(SITE).as_posix()).split("/")[0]
+        not in {"_static", "_sources", "_images", "reports"}
     )
 
 
@@ -309,7 +319,7 @@ def test_no_stray_pages(site):
     expected = {f"{f}.html" for f in toc_files()} | {"genindex.html", "search.html", "py-modindex.html"}
     stray = []
     for rel in html_pages():
-        if rel in expected or rel.split("/")[0] in GENERATED:
+        if in_edition(rel) in expected or in_edition(rel).split("/")[0] in GENERATED:
             continue
         if re.search(r"""<meta[^>]+http-equiv=["']?refresh""", parse(rel)[1][:2000], re.I):
             continue  # a redirect (the root index.html)

@@ -336,7 +336,7 @@ def slide_problems(chapter: str, measured: list[dict]) -> list[str]:
             problems.append(f"{where}: raw markup {m['raw']}")
         if m["words"] > MAX_PROSE_WORDS:
             problems.append(f"{where}: {m['words']} words of prose (at most {MAX_PROSE_WORDS})")
-        if m["exercise"] and not any(w in m["notes"] for w in ("Solution", "no solution", "풀이")):
+        if m["exercise"] and not any(w in m["notes"] for w in ("Solution", "no solution", "해답")):
             problems.append(f"{where}: an exercise slide without its solution in the notes")
         bad = BOOKKEEPING.search(m["code"])
         if bad:
@@ -348,14 +348,19 @@ def decks() -> list[str]:
     return slides.toc_chapters(ROOT)
 
 
+TALK = "talk"   # the notes' own talk (tools/talk.py): ko/slides/talk.html, held to the same checks
+DECKS = [(edition, chapter) for edition in ("", "ko/") for chapter in decks()] + [("ko/", TALK)]
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("chapter", decks())
-@pytest.mark.parametrize("edition", ["", "ko/"], ids=["en", "ko"])
+@pytest.mark.parametrize(("edition", "chapter"), DECKS,
+                         ids=[f"{'ko' if e else 'en'}-{c}" for e, c in DECKS])
 def test_deck(edition, chapter, site_url, browser):
-    """Every deck of both editions (the Korean under ko/)."""
+    """Every deck of both editions (the Korean under ko/), and the Korean talk."""
     path = SITE / edition / "slides" / f"{chapter}.html"
     if not path.is_file():
-        pytest.fail(f"no slides for {chapter}: {path} is missing (make book runs tools/slides.py)",
+        tool = "tools/talk.py" if chapter == TALK else "tools/slides.py"
+        pytest.fail(f"no slides for {chapter}: {path} is missing (make book runs {tool})",
                     pytrace=False)
     origin = urlsplit(site_url)
     problems, blocked = [], []
@@ -390,14 +395,18 @@ def test_deck(edition, chapter, site_url, browser):
                 problems.append("the deck has math but MathJax typeset none of it")
         problems += [f"TeX error: {e}" for e in state["errors"]]
         problems += [f"raw markup on a slide: {t}" for t in state["rawTex"]]
-        if ("Exercise" in source or "연습문제" in source) and not state["notes"]:
+        if ("Exercise" in source or "연습" in source) and not state["notes"]:
             problems.append("exercises but no speaker notes (their solutions)")
         # every slide: fits 1280x800, no raw TeX, <= 80 words, no bookkeeping, solutions in place
         measured = page.evaluate(EVERY_SLIDE)
         problems += slide_problems(chapter, measured)
-        if not any(m["exercise"] for m in measured) and "{exercise}" in (
-                ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"):
+        notebook = ROOT / "notebooks" / f"{chapter}.ipynb"
+        if notebook.is_file() and not any(m["exercise"] for m in measured) and "{exercise}" in (
+                notebook.read_text(encoding="utf-8")):
             problems.append("the chapter has exercises but the deck has no exercise slide")
+        if chapter == TALK:   # a talk: speaker notes on every slide
+            problems += [f"slide {m['n'] + 1} ({m['title']!r}): no speaker notes"
+                         for m in measured if not m["notes"].strip()]
         # accessibility of the title slide (the others are hidden until shown): axe-core
         page.add_script_tag(path=str(AXE))
         problems += [f"axe: {v['impact']} {v['id']} ({v['help']}): " + "; ".join(v["nodes"])

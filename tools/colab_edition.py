@@ -87,7 +87,7 @@ CHECKS_TEXT = {
            "run: on the book's site they are hidden, and here they are collapsed and kept "
            "at the end so that they do not give the answers away. Try the exercises first, "
            "then run them (each shows only its title until you open it)."),
-    "ko": ("## 풀이 확인 (연습문제를 풀어 본 뒤에 실행)\n\n이 셀들은 연습문제의 풀이를 이번 실행의 결과로 "
+    "ko": ("## 해답 확인 (연습문제를 풀어 본 뒤에 실행)\n\n이 셀들은 연습문제의 해답을 이번 실행의 결과로 "
            "확인한다. 책의 사이트에서는 숨겨져 있고, 여기서는 답을 미리 보여 주지 않도록 접어서 끝에 "
            "모아 두었다. 연습문제를 먼저 풀고 나서 실행하라 (열기 전에는 제목만 보인다)."),
 }

@@ -326,6 +326,12 @@ def fenced_code(text: str) -> list[str]:
     return out
 
 
+def _outside_code(text: str) -> str:
+    for code in fenced_code(text):
+        text = text.replace(code, "")
+    return text
+
+
 def roles(text: str) -> list[str]:
     return [LINK_TEXT.sub(r"`<\1>`", r) for r in ROLE.findall(text)]
 
@@ -371,6 +377,14 @@ def lint_entry(english: str, korean: str, refused: dict[str, str] | None = None)
     code_ko = set(CODE.findall(ROLE.sub("", korean)))
     if code_en - code_ko:
         problems.append(f"inline code missing: {sorted(code_en - code_ko)[:5]}")
+    # a line that starts a markdown construct: a MyST comment (%) hides the line; a wrapped line
+    # that begins with "1." or "-" becomes a list, one with ">" a quotation
+    for what, pattern in (("comment line (%)", r"^\s*%"), ("list item", r"^\s*(?:[-*+]|\d+[.)])\s"),
+                          ("quotation line", r"^\s*>")):
+        n_en = len(re.findall(pattern, _outside_code(english), re.M))
+        n_ko = len(re.findall(pattern, _outside_code(korean), re.M))
+        if n_en != n_ko:
+            problems.append(f"{what}: {n_en} in English, {n_ko} in Korean (a wrapped line must not start one)")
     heads_en = re.findall(r"^(#+) ", english, re.M)
     heads_ko = re.findall(r"^(#+) ", korean, re.M)
     if heads_en != heads_ko:

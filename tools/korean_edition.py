@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -200,6 +201,43 @@ def make_tree(book: Path, out: Path | None = None, executed: Path | None = None,
     return out
 
 
+SECTION_ID = re.compile(r'(<section\b[^>]*\bid=")([^"]+)(")')
+NOT_HEADINGS = {"exercise-content", "solution-content"}   # sphinx-exercise's own sections
+
+
+def section_ids(html: str) -> list[str]:
+    return [m.group(2) for m in SECTION_ID.finditer(html) if m.group(2) not in NOT_HEADINGS]
+
+
+def align_anchors(english: str, korean: str) -> tuple[str, int]:
+    """Give the Korean page's sections the English page's ids (Sphinx makes ids from a heading's
+    text, and Korean text gives ``id3``): a link to a section, ``#making-the-lookup-soft``, then
+    works in both editions. Sections are matched in order; a page whose sections differ in
+    number is left as it is (returns 0)."""
+    en, ko = section_ids(english), section_ids(korean)
+    if len(en) != len(ko):
+        return korean, 0
+    rename = {k: e for k, e in zip(ko, en, strict=True) if k != e}
+    if set(rename.values()) & (set(re.findall(r'\bid="([^"]+)"', korean)) - set(rename)):
+        return korean, 0   # an English id already used by something else on the Korean page
+    out = SECTION_ID.sub(lambda m: m.group(1) + rename.get(m.group(2), m.group(2)) + m.group(3), korean)
+    out = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{rename.get(m.group(1), m.group(1))}"', out)
+    return out, len(rename)
+
+
+def align_site(english_site: Path, korean_site: Path) -> int:
+    """:func:`align_anchors` on every page both editions have; returns the sections renamed."""
+    n = 0
+    for ko in sorted(korean_site.glob("*/*.html")):
+        en = english_site / ko.relative_to(korean_site)
+        if ko.parent.name in {"book", "notebooks"} and en.is_file():
+            text, k = align_anchors(en.read_text(encoding="utf-8"), ko.read_text(encoding="utf-8"))
+            if k:
+                ko.write_text(text, encoding="utf-8")
+                n += k
+    return n
+
+
 def build(book: Path, env: dict | None = None, draft: bool = False) -> int:
     """Make the tree, build it (no execution), its slides, Colab editions and PDF; move the site
     to ``_build/html/ko``. Returns an exit status."""
@@ -227,6 +265,8 @@ def build(book: Path, env: dict | None = None, draft: bool = False) -> int:
     if "Executing notebook" in log:  # never: execute_notebooks is off
         print("error: the Korean build executed a notebook", file=sys.stderr)
         return 1
+    renamed = align_site(book / "_build" / "html", tree / "_build" / "html")
+    print(f"{renamed} Korean sections given their English anchors")
     # the slides and the Colab editions read a chapter's executed notebook and its glued values
     # from <book>/_build/jupyter_execute: the Korean notebooks (the English outputs, Korean prose)
     # and the English build's glue files
@@ -237,7 +277,7 @@ def build(book: Path, env: dict | None = None, draft: bool = False) -> int:
         glue = executed_dir(book) / "notebooks" / f"{nb.stem}.glue.json"
         if glue.is_file():
             shutil.copy2(glue, ran / glue.name)
-    for tool in ("slides.py", "colab_edition.py", "print_book.py"):
+    for tool in ("slides.py", "talk.py", "colab_edition.py", "print_book.py"):   # talk.py: the notes' talk
         t = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--book", str(tree)], env=env)
         if t.returncode != 0:
             print(f"The Korean site is built, but tools/{tool} failed on it (exit {t.returncode}).", file=sys.stderr)

@@ -54,13 +54,13 @@ class Context:
 # the words the rewriting adds, per edition
 WORDS = {
     "en": {"exercise": "Exercise", "solution": "Solution", "solution_to": "Solution to exercise {n}",
-           "solution_head": "Solution to {t}",
+           "solution_head": "Solution to {t}", "continued": "(continued)",
            "more_lines": "more lines", "more_lines_chapter": "more lines in the chapter",
            "full_statement": "(the full statement is in the notes)", "no_solution": "the book gives no solution."},
-    "ko": {"exercise": "연습문제", "solution": "풀이", "solution_to": "연습문제 {n}의 풀이",
-           "solution_head": "풀이 — {t}",
+    "ko": {"exercise": "연습", "solution": "해답", "solution_to": "연습 {n}의 해답",
+           "solution_head": "해답 — {t}", "continued": "(계속)",
            "more_lines": "줄 더", "more_lines_chapter": "줄 더: 본문 참고",
-           "full_statement": "(전체 문제는 발표자 노트에)", "no_solution": "이 책은 풀이를 싣지 않는다."},
+           "full_statement": "(전체 문제는 발표자 노트에)", "no_solution": "이 책은 해답을 싣지 않는다."},
 }
 
 

@@ -57,7 +57,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from attnbook_meta import toc_documents  # noqa: E402
+from attnbook_meta import book_language, toc_documents  # noqa: E402
 
 PDF_NAME = "attnbook.pdf"                          # the student edition (the site's "book PDF" button)
 INSTRUCTOR_PDF_NAME = "attnbook-instructor.pdf"    # the same with the solutions
@@ -67,6 +67,13 @@ EDITIONS: dict[str, tuple[str, str, bool]] = {
     "instructor": (INSTRUCTOR_PDF_NAME, "book-instructor.html", True),
 }
 REPORT = "report.json"                             # _build/html/print/report.json
+# the words the printed book adds, per edition (language) of the book
+WORDS = {
+    "en": {"contents": "Contents", "instructor": "Instructor edition, with the solutions",
+           "student": "Student edition", "online": "The book online, with its code to run: "},
+    "ko": {"contents": "차례", "instructor": "강사용 (연습문제 해답 포함)", "student": "학생용",
+           "online": "코드를 실행할 수 있는 온라인판: "},
+}
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -374,7 +381,8 @@ def mark_long_cells(soup) -> int:
     return n
 
 
-def _contents(chapters: list[tuple[str, str, list[tuple[str, str]]]], parts: dict[str, str]) -> str:
+def _contents(chapters: list[tuple[str, str, list[tuple[str, str]]]], parts: dict[str, str],
+              heading: str = "Contents") -> str:
     """The contents page: every chapter and its sections, with a page number (filled in by the
     second print; ``000`` keeps the place)."""
     def entry(anchor: str, title: str) -> str:
@@ -388,7 +396,7 @@ def _contents(chapters: list[tuple[str, str, list[tuple[str, str]]]], parts: dic
         subs = "".join(f"<li>{entry(a, t)}</li>" for a, t in sections)
         items.append(f'<li class="toc-chapter">{entry(doc_id(doc), title)}'
                      + (f"<ol>{subs}</ol>" if subs else "") + "</li>")
-    return (f'<section class="print-contents" id="print-contents"><h1>Contents</h1>'
+    return (f'<section class="print-contents" id="print-contents"><h1>{html.escape(heading)}</h1>'
             f'<ol>{"".join(items)}</ol></section>')
 
 
@@ -405,6 +413,7 @@ def compose(book: Path, edition: str = "student") -> Path:
     import yaml
 
     _, page_name, solutions = EDITIONS[edition]
+    words = WORDS[book_language(book)]
     site = book / "_build" / "html"
     docs = toc_docs(book)
     config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8"))
@@ -445,10 +454,10 @@ def compose(book: Path, edition: str = "student") -> Path:
     ids = {doc_id(d) for d in docs} | {el["id"] for _, s in soups for el in s.find_all(id=True)}
     parts = [f'<section class="print-title" id="print-title"><h1>{html.escape(title)}</h1>'
              f'<p>{html.escape(str(config.get("author", "")))}, {html.escape(str(config.get("copyright", "")))}</p>'
-             f'<p class="print-edition">{"Instructor edition, with the solutions" if solutions else "Student edition"}</p>'
-             f'<p class="print-site">The book online, with its code to run: '
+             f'<p class="print-edition">{words["instructor"] if solutions else words["student"]}</p>'
+             f'<p class="print-site">{words["online"]}'
              f'<a href="{html.escape(hosted)}">{html.escape(hosted)}</a></p></section>',
-             _contents(chapters, toc_parts(book))]
+             _contents(chapters, toc_parts(book), words["contents"])]
     for doc, soup in soups:
         _rewrite_links(soup, doc, set(docs), ids, hosted)
         parts.append(f'<section class="print-chapter" id="{doc_id(doc)}">{soup}</section>')
@@ -600,7 +609,8 @@ def _destinations(pdf: Path) -> tuple[dict[str, tuple[int, float | None]], int]:
     return places, len(reader.pages)
 
 
-def add_bookmarks(pdf: Path, outline: list, places: dict, title: str, author: str) -> int:
+def add_bookmarks(pdf: Path, outline: list, places: dict, title: str, author: str,
+                  contents: str = "Contents") -> int:
     """Bookmarks from the contents page: each part, its chapters (closed) and their sections,
     each at its heading; the viewer opens with them shown. Returns how many."""
     from pypdf import PdfReader, PdfWriter
@@ -619,7 +629,7 @@ def add_bookmarks(pdf: Path, outline: list, places: dict, title: str, author: st
         n += 1
         return writer.add_outline_item(title=text, page_number=page, parent=parent, fit=fit, is_open=is_open)
 
-    add("Contents", None, None, page=1)
+    add(contents, None, None, page=1)
     part = chapter = None
     for i, (level, text, target) in enumerate(outline):
         if level == 0:      # a part opens at its first chapter
@@ -737,7 +747,8 @@ def print_pdf(book: Path, jobs: list[tuple[str, Path, Path]]) -> dict:
                                      f"({n_draft} -> {n_final} pages; {moved[:5]})")
                 p.close()
                 bookmarks = add_bookmarks(pdf, outline, final, str(config.get("title", "")),
-                                          str(config.get("author", "")))
+                                          str(config.get("author", "")),
+                                          WORDS[book_language(book)]["contents"])
                 measured[edition] = {"equations": fit["equations"], "equations_scaled": fit["scaled"],
                                      "tables_squeezed": fit["tables_squeezed"],
                                      "column_px": fit["column"], "overflow": fit["overflow"],

@@ -727,12 +727,12 @@ def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
     for s_index, (title, level, items) in enumerate(sections):
         if s_index == 0:
             base = re.sub(r"<[^>]+>", "", chapter_title)
-            continued[:] = [(html.escape(base) if base else "") + " (continued)", 2]
+            continued[:] = [(html.escape(base) if base else "") + " " + myst_plain.WORDS[ctx.lang]["continued"], 2]
         else:
             cur = Slide(title=title, level=level)
             slides.append(cur)
             limit_words, limit_points = MAX_WORDS, MAX_POINTS
-            continued[:] = [f"{title} (continued)", level]
+            continued[:] = [f"{title} {myst_plain.WORDS[ctx.lang]['continued']}", level]
         for k, it in enumerate(items):
             if it.kind == "break":
                 if not cur.empty() or it.vertical:
@@ -788,7 +788,8 @@ def build_deck(nb: dict, chapter: str, ctx: myst_plain.Context, out_dir: Path,
     body = "\n".join(g[0].html() if len(g) == 1 else f"<section>{''.join(s.html() for s in g)}</section>"
                      for g in groups)
     title_text = re.sub(r"<[^>]+>", "", title_slide.title) or chapter
-    return DECK.format(title=html.escape(title_text), slides=body), len(slides)
+    deck = DECK.format(title=html.escape(title_text), slides=body)
+    return deck.replace('<html lang="en">', f'<html lang="{ctx.lang}">', 1), len(slides)
 
 
 def exercise_slide(ex: Exercise, level: int, lang: str = "en") -> Slide:
@@ -988,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
     book_title = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")).get("title", "")
     chapters = toc_chapters(book)
     for stale in out.glob("*.html"):  # a deck of a chapter no longer in the book
-        if stale.stem not in chapters:
+        if stale.stem not in chapters and stale.stem != "talk":   # talk.html: tools/talk.py's
             stale.unlink()
             shutil.rmtree(out / stale.stem, ignore_errors=True)
     for chapter in chapters:
