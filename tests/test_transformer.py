@@ -500,7 +500,7 @@ def test_label_smoothed_loss():
     torch.testing.assert_close(label_smoothed_loss(m, batch, eps), manual)
 
 
-# ------------------------------------------------------------------- timing and diagrams
+# ------------------------------------------------------------------- timing (the diagrams: tests/test_diagrams.py)
 
 
 def test_transformer_benchmark_runs_and_reports_ratios():
@@ -518,24 +518,6 @@ def test_transformer_benchmark_runs_and_reports_ratios():
     assert set(t) == {"a", "b"} and calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # interleaved
     with pytest.raises(ValueError, match="clock"):
         time_interleaved({}, clock="sundial")
-
-
-def test_diagrams_state_the_size_of_w_o():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from attnbook import transformer_diagrams
-
-    ax = transformer_diagrams.multihead_attention(heads=2)
-    texts = [t.get_text() for t in ax.texts]
-    assert any(r"$(H d_v) \times D$" in t for t in texts)
-    for norm_first, first in ((False, "Multi-head\nself-attention"), (True, "LayerNorm")):
-        ax = transformer_diagrams.encoder_block(norm_first=norm_first)
-        labels = [t.get_text() for t in ax.texts]
-        assert labels[1] == first  # after the input box: attention first (post-LN) or LN (pre-LN)
-    plt.close("all")
 
 
 def test_noam_schedule_without_ramp():

@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     # The notebook kernels must draw inline figures: a headless backend such as Agg (which a shell
     # or the Makefile may export) would make plt.show() draw nothing on the pages.
     env.pop("MPLBACKEND", None)
+    # the Korean edition's diagrams (cells tagged lang-ko) must have a font with Hangul: without
+    # one the build stops with the package to install, instead of drawing English labels
+    env["ATTNBOOK_STRICT_FONTS"] = "1"
     jb = Path(sys.executable).parent / "jupyter-book"
     if not jb.is_file():
         sys.exit(f"error: {jb} not found: the environment is incomplete; delete .venv and run 'make book'")

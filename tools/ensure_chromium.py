@@ -24,10 +24,11 @@ def find() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def has_korean_font() -> bool:
-    """Whether a font with Hangul is installed (the glossary's screenshots need one)."""
+def has_korean_font() -> bool | None:
+    """Whether a font with Hangul is installed (the Korean diagrams, the PDFs and the screenshots
+    need one); None when it cannot be told (no fontconfig: the diagrams then check for themselves)."""
     if not shutil.which("fc-list"):
-        return False
+        return None
     out = subprocess.run(["fc-list", ":lang=ko"], capture_output=True, text=True).stdout
     return bool(out.strip())
 
@@ -63,13 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     asked = "--install" in args or os.environ.get("CI") == "true"
     can_apt = asked and os.geteuid() == 0 and shutil.which("apt-get") is not None
+    if has_korean_font() is False:
+        # the Korean edition's diagrams are drawn with Hangul labels (and the PDFs set Korean)
+        if can_apt:
+            print("Installing a Korean font (apt-get) ...", flush=True)
+            apt_install(["fonts-noto-cjk"])
+        if has_korean_font() is False:
+            print("error: no font with Hangul is installed: the Korean edition's diagrams and PDF need one.\n"
+                  f"  Install it: {install_hint()}", file=sys.stderr)
+            return 1
     if find():
-        if not has_korean_font():
-            if can_apt:
-                print("Installing a Korean font for the browser screenshots (apt-get) ...", flush=True)
-                apt_install(["fonts-noto-cjk"])  # screenshots only: not fatal
-            else:
-                print("note: no Korean font installed; Hangul shows as boxes in screenshots")
         return 0
     if os.environ.get("ATTNBOOK_SKIP_BROWSER") == "1" and os.environ.get("CI") != "true":
         print("note: Chromium not found; browser tests will be skipped (ATTNBOOK_SKIP_BROWSER=1)")

@@ -12,7 +12,8 @@ One concept per module, named as the book names it:
   models, scores by number of dates and length).
 - :mod:`attnbook.han` -- context-vector attention pooling, the flat attention classifier and the
   Hierarchical Attention Network (chapters "Attention for classification" and "HAN on IMDB").
-- :mod:`attnbook.diagrams` -- the RNN, LSTM, seq2seq and attention-decoder diagrams, drawn from code.
+- :mod:`attnbook.diagrams` -- the concept diagrams (RNN, LSTM, seq2seq, the attention decoder, multi-head
+  attention, the Transformer's blocks, GAT), drawn from code with English or Korean labels.
 - :mod:`attnbook.train` -- the fit loop (mini-batches on the model's device, progress bars,
   early stopping through ``EarlyStopping``, seeding).
 - :mod:`attnbook.data` -- the dataset registry (a data file), verified downloads, the restricted
@@ -43,8 +44,6 @@ One concept per module, named as the book names it:
 - :mod:`attnbook.transformer` -- multi-head attention, positional encodings, masks, encoder and
   decoder layers (post-LN, pre-LN), the encoder--decoder Transformer, the Noam schedule, label
   smoothing (chapters "Self-attention" and "The Transformer").
-- :mod:`attnbook.transformer_diagrams` -- the multi-head attention, encoder-block and
-  encoder--decoder diagrams.
 - :mod:`attnbook.utils` -- seeding (what a seed fixes; the seed offset of the robustness sweep), device selection, moving batches to a
   device, progress bars.
 
