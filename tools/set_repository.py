@@ -92,7 +92,9 @@ def front_door(repo: str, root: Path = ROOT) -> str:
     colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/colab/notebooks"
     badge = "https://colab.research.google.com/assets/colab-badge.svg"
     notebooks = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
-    lines = [f"**Read the book: <{site}>** — or open any chapter in Colab and run it there.", ""]
+    lines = [f"**Read the book: <{site}>** — or open any chapter in Colab and run it there.", "",
+             f"**한국어판: <{site}ko/>** — 같은 책, 같은 실행 결과를 한국어로 읽는다. 강의 노트의 발표: "
+             f"[어텐션에서 그래프 어텐션까지]({site}ko/slides/talk.html) (슬라이드).", ""]
     if notebooks:
         first = notebooks[0].stem
         lines += [f"[![Open in Colab]({badge})]({colab}/{first}.ipynb)", "",
