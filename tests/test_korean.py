@@ -120,7 +120,14 @@ def test_the_korean_sources_keep_every_code_cell_and_translate_every_markdown_ce
     book = _copy_book(tmp_path)
     executed = tmp_path / "executed"
     shutil.copytree(ROOT / "notebooks", executed / "notebooks")   # stands in for the executed copies
+    for path in (executed / "notebooks").glob("*.ipynb"):   # as the English build leaves them
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for c in nb["cells"]:
+            if "lang-ko" in c.get("metadata", {}).get("tags", []):
+                c["metadata"]["tags"].append("remove-cell")
+        path.write_text(json.dumps(nb), encoding="utf-8")
     out = korean_edition.make_tree(book, tmp_path / "ko", executed)
+    korean_cells = 0
     for chapter in toc_chapters(ROOT):
         en = json.loads((ROOT / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
         ko = json.loads((out / "notebooks" / f"{chapter}.ipynb").read_text(encoding="utf-8"))
@@ -129,6 +136,11 @@ def test_the_korean_sources_keep_every_code_cell_and_translate_every_markdown_ce
         for c in ko["cells"]:
             if c["cell_type"] == "markdown":
                 assert HANGUL.search(i18n.cell_text(c)), f"{chapter} cell {c['id']} is not Korean"
+            tags = c.get("metadata", {}).get("tags", [])
+            if "lang-ko" in tags:   # the Korean diagrams are shown in the Korean edition
+                korean_cells += 1
+                assert "remove-cell" not in tags, (chapter, c["id"])
+    assert korean_cells >= 5
     config = (out / "_config.yml").read_text(encoding="utf-8")
     assert "execute_notebooks: 'off'" in config or 'execute_notebooks: "off"' in config \
         or "execute_notebooks: off" in config

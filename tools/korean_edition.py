@@ -94,6 +94,13 @@ def translate_notebook(doc: str, book: Path, executed: Path, draft: bool = False
     if code_cells(nb) != code_cells(english):
         raise EditionError(f"{ran} was not executed from the current {doc}.ipynb (its code differs): "
                            "build the English book again")
+    # the English build tagged the Korean-only cells remove-cell before it executed them (and that
+    # copy keeps the tag): each cell gets its source's metadata back, so that this build shows
+    # the cells of its own edition
+    source_meta = {c.get("id"): c.get("metadata", {}) for c in english["cells"]}
+    for cell in nb["cells"]:
+        if cell.get("id") in source_meta:
+            cell["metadata"] = json.loads(json.dumps(source_meta[cell["id"]]))
     restore_glue(nb, executed / f"{doc}.glue.json")
     table = i18n.translations(doc, book)
     for cell in nb["cells"]:
