@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
-from attnbook_meta import toc_documents
+from attnbook_meta import shown_in, toc_documents
 
 pytestmark = pytest.mark.site
 
@@ -241,8 +241,9 @@ def test_mathjax_is_local(site):
         page, _ = parse(rel)
         scripts = [url for tag, what, url in page.loads if tag == "script" and what == "src"]
         mj = [u for u in scripts if "mathjax" in u.lower()]
+        own = rel[: len(rel) - len(in_edition(rel))] + MATHJAX   # the edition's own copy (ko/_static/...)
         for url in mj:
-            if is_external(url) or local_target(rel, url) != MATHJAX:
+            if is_external(url) or local_target(rel, url) != own:
                 problems.append(f"{rel}: MathJax from {url}, not the site's own {MATHJAX}")
         if page.math:
             pages_with_math += 1
@@ -284,15 +285,16 @@ HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
 
 def test_notebook_figures_are_on_the_page(site):
     problems = []
-    pages = [p for p in html_pages() if p.startswith("notebooks/")]
+    pages = [p for p in html_pages() if in_edition(p).startswith("notebooks/")]
     for rel in pages:
         source = ROOT / "notebooks" / f"{Path(rel).stem}.ipynb"
         if not source.is_file():
             continue  # reported by test_notebook_pages_have_their_colab_link
         cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        lang = "ko" if rel.startswith("ko/") else "en"
         showing = [
             i for i, c in enumerate(cells)
-            if c.get("cell_type") == "code"
+            if c.get("cell_type") == "code" and shown_in(c, lang)   # a diagram shows in its edition only
             and not HIDDEN_OUTPUT & set(c.get("metadata", {}).get("tags", []))
             and SHOWS_FIGURE.search("".join(c.get("source", [])))
         ]

@@ -298,7 +298,7 @@ EVERY_SLIDE = r"""async () => {
     for (const e of s.querySelectorAll("*")) {
       if (e.closest("aside, mjx-assistive-mml")) continue;
       const r = e.getBoundingClientRect();
-      if (!r.width && !r.height) continue;
+      if (!r.width || !r.height) continue;   // nothing seen (MathJax leaves empty glyph boxes below a stretched delimiter)
       const o = Math.max(r.bottom - box.bottom, r.right - box.right, box.left - r.left, box.top - r.top) / scale;
       if (o > over) { over = o; what = e.tagName.toLowerCase() + (e.className ? "." + e.className : ""); }
     }
