@@ -176,12 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Write the Colab editions (see the docstring).")
     ap.add_argument("--book", type=Path, default=ROOT)
     ap.add_argument("--out", type=Path, help="default: <book>/_build/html/colab/notebooks")
-    ap.add_argument("--executed", type=Path,
-                    help="the executed notebooks (glued values): default <book>/_build/jupyter_execute")
     args = ap.parse_args(argv)
     book = args.book.resolve()
     lang = book_language(book)
-    executed_dir = (args.executed or book / "_build" / "jupyter_execute") / "notebooks"
+    executed_dir = book / "_build" / "jupyter_execute" / "notebooks"   # the glued values
     out = args.out or book / "_build" / "html" / "colab" / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     repo, _ = set_repository.configured(book)

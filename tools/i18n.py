@@ -99,10 +99,8 @@ def split_blocks(text: str) -> list[str]:
 
 def needs_translation(text: str) -> bool:
     """Whether a block holds prose: not only a directive with no content, a label or a comment."""
-    for code in fenced_code(text):
-        text = text.replace(code, "")
     stripped = re.sub(r"^(```|:::)\{[^}]+\}.*$|^(```|:::)\s*$|^\(.*\)=$|^<!--.*-->$", "",
-                      text, flags=re.M)
+                      _outside_code(text), flags=re.M)
     return bool(re.search(r"[A-Za-z]{2}", stripped))
 
 

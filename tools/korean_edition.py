@@ -110,7 +110,6 @@ def translate_notebook(doc: str, book: Path, executed: Path, draft: bool = False
         if key not in table and not draft:
             raise EditionError(f"{doc}: cell {key[0]} has no Korean text matching its English")
         cell["source"] = table.get(key, key[1])
-    nb.setdefault("metadata", {})["language_info"] = nb["metadata"].get("language_info", {})
     return nb
 
 
