@@ -24,7 +24,7 @@ import platform
 
 import torch
 
-from attnbook.timing import transformer_benchmark
+from attnbook.bench import transformer_benchmark
 
 SIZES = [  # (B, L, D, H)
     (32, 64, 128, 8),

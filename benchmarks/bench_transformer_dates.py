@@ -11,7 +11,7 @@ a shared machine). The held-out score is the one-pass teacher-forced exact match
 
 Every recipe: pre-LN unless said, no dropout, Adam (betas 0.9, 0.98), batches of 64 unless said,
 gradient norm clipped to 1, a linear warm-up to the peak rate, and with ``decay`` a linear decay
-to a tenth of it (``attnbook.transformer.warmup_linear_schedule``).
+to a tenth of it (``attnbook.schedules.warmup_linear_schedule``).
 
 Usage::
 
@@ -27,10 +27,11 @@ import time
 import torch
 
 from attnbook.curves import teacher_forced_exact_match
+from attnbook.schedules import warmup_linear_schedule
 from attnbook.seq2seq import teacher_forcing_loss
 from attnbook.tasks import DATE_TASK
 from attnbook.train import minibatches, train_step
-from attnbook.transformer import Transformer, warmup_linear_schedule
+from attnbook.transformer import Transformer
 from attnbook.utils import seed_everything
 
 RECIPES = {  # name: (model settings, optimizer settings)

@@ -101,3 +101,4 @@ def browser(chromium_path):
             yield browser
         finally:
             browser.close()
+

@@ -10,6 +10,7 @@ from attnbook.attention import (
     AdditiveScore,
     Attention,
     GeneralScore,
+    StaticScore,
     attend,
     dot_score,
     masked_softmax,
@@ -223,8 +224,9 @@ def test_does_not_modify_inputs(qkv):
 def test_module_keeps_weights(qkv):
     q, k, v = qkv
     att = Attention(AdditiveScore(D, D, 8))
-    out = att(q, k, v)
+    out, w = att(q, k, v)
     assert out.shape == (B, T, DV) and att.weights.shape == (B, T, S)
+    torch.testing.assert_close(w.detach(), att.weights)
     assert not att.weights.requires_grad
     assert sum(p.numel() for p in att.parameters()) == D * 8 * 2 + 8
 
@@ -251,3 +253,23 @@ def test_shape_mismatch_names_both_shapes(qkv):
         attend(torch.randn(3, 5), k[:2], v[:2])
     with pytest.raises(ValueError, match=r"query \(3, 4, 6, 1\)"):
         attend(q[..., None], k, v)
+
+
+def test_static_score_ranks_the_keys_alike_for_every_query():
+    """GAT's score: a_q . q + a_k . k, then LeakyReLU (slope 0.2); one key tops every query."""
+    score = StaticScore(2)
+    with torch.no_grad():
+        score.a_q.weight.copy_(torch.tensor([[1.0, 0.0]]))
+        score.a_k.weight.copy_(torch.tensor([[0.0, 2.0]]))
+    q = torch.tensor([[[1.0, 5.0], [-3.0, 0.0]]])  # (1, 2, 2): a_q . q = 1, -3
+    k = torch.tensor([[[0.0, 1.0], [7.0, -1.0], [0.0, 0.0]]])  # (1, 3, 2): a_k . k = 2, -2, 0
+    s = score(q, k)
+    assert s.shape == (1, 2, 3)
+    by_hand = torch.tensor([[[3.0, -0.2, 1.0], [-0.2, -1.0, -0.6]]])  # LeakyReLU(a_q.q + a_k.k)
+    torch.testing.assert_close(s, by_hand)
+    assert torch.equal(s.argmax(-1), torch.zeros(1, 2, dtype=torch.long))  # key 0 wins for both queries
+    g = torch.Generator().manual_seed(0)
+    qs, ks = torch.randn(1, 50, 2, generator=g), torch.randn(1, 6, 2, generator=g)
+    _, w = attend(qs, ks, ks, score=StaticScore(2))
+    assert w.argmax(-1).unique().numel() == 1  # static: the same favourite for all 50 queries
+    assert sum(p.numel() for p in StaticScore(8).parameters()) == 16

@@ -203,30 +203,9 @@ def colab_expected(page_path: str) -> str:
 def test_page(page_path, site_url, browser):
     if page_path == NO_BUILD:
         pytest.fail(f"no pages in {SITE}: run `make book` first", pytrace=False)
-    origin = urlsplit(site_url)
-    problems: list[str] = []
-    blocked: list[str] = []
-
-    def route(r):
-        u = urlsplit(r.request.url)
-        if u.scheme in {"data", "blob"} or (u.scheme, u.hostname, u.port) == (
-                origin.scheme, origin.hostname, origin.port):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
     # a new context per page: empty storage, so every page is a reader's first visit
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-    context.route("**/*", route)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.on("console", lambda m: m.type == "error" and problems.append(
-        f"console error: {m.text} (at {m.location.get('url')}:{m.location.get('lineNumber')})"))
-    page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} for {r.url}"))
-    page.on("requestfailed", lambda r: r.url not in blocked and problems.append(
-        f"request failed: {r.url} ({r.failure})"))
+    context, page, problems, blocked = offline_page(browser, site_url, {"width": 1280, "height": 900},
+                                                    failed_requests=True)
     try:
         page.goto(site_url + page_path, wait_until="load")
 
@@ -295,6 +274,39 @@ WIDE_THINGS = """() => {
     .filter(e => !e.closest("dialog, .bd-sidebar-primary, .bd-sidebar-secondary, mjx-assistive-mml"))
     .slice(0, 5).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join("."));
 }"""
+
+
+def offline_page(browser, site_url: str, viewport: dict, failed_requests: bool = False):
+    """A reader's first visit, offline: a new context (empty storage, no service worker) whose
+    requests to any host but the site's are blocked. Returns ``(context, page, problems, blocked)``:
+    ``problems`` collects console errors, uncaught exceptions and HTTP errors (and, with
+    ``failed_requests``, requests that failed other than by the block); ``blocked`` the blocked URLs.
+    The caller closes the context."""
+    origin = urlsplit(site_url)
+    problems: list[str] = []
+    blocked: list[str] = []
+
+    def route(r):
+        u = urlsplit(r.request.url)
+        if u.scheme in {"data", "blob"} or (u.scheme, u.hostname, u.port) == (
+                origin.scheme, origin.hostname, origin.port):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    context = browser.new_context(viewport=viewport, service_workers="block")
+    context.route("**/*", route)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.on("console", lambda m: m.type == "error" and problems.append(
+        f"console error: {m.text} (at {m.location.get('url')}:{m.location.get('lineNumber')})"))
+    page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} for {r.url}"))
+    if failed_requests:
+        page.on("requestfailed", lambda r: r.url not in blocked and problems.append(
+            f"request failed: {r.url} ({r.failure})"))
+    return context, page, problems, blocked
 
 
 @pytest.mark.parametrize("phone_page", PHONE_PAGES)

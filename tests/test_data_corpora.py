@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
+from mirror import needs_mirror
 
 from attnbook.data import (
     DataError,
@@ -21,11 +20,7 @@ from attnbook.data import (
     mr_split,
 )
 
-MIRROR = os.environ.get("ATTNBOOK_DATA_MIRROR", "")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR and (Path(MIRROR) / "MANIFEST.tsv").is_file()),
-    reason="needs the offline data mirror: set ATTNBOOK_DATA_MIRROR (e.g. to ../shared/data)",
-)
+needs_mirror = needs_mirror()
 
 
 @needs_mirror

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
 from pathlib import Path
 
 import pytest
+from mirror import needs_mirror
 
 from attnbook.data import DataError, load_imdb, load_imdb_reviews, registry
 from attnbook.data.registry import IMDB_CANONICAL_KEY, IMDB_MIRROR_KEYS, RegistryEntry
 
-MIRROR = os.environ.get("ATTNBOOK_DATA_MIRROR", "")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR and (Path(MIRROR) / "imdb").is_dir()),
-    reason="needs the offline data mirror: set ATTNBOOK_DATA_MIRROR (e.g. to ../shared/data)",
-)
+needs_mirror = needs_mirror("imdb")
 
 REVIEWS = {  # (split, class, id, rating): text
     ("train", "pos", 0, 9): "Great.<br /><br />Loved it!",

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 import torch
+from mirror import needs_mirror
 
 from attnbook.data import DataError, load_planetoid, normalize_features
 
-MIRROR = os.environ.get("ATTNBOOK_DATA_MIRROR", "")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR and (Path(MIRROR) / "planetoid").is_dir()),
-    reason="needs the offline data mirror: set ATTNBOOK_DATA_MIRROR (e.g. to ../shared/data)",
-)
+needs_mirror = needs_mirror("planetoid")
 
 # name: (nodes, directed edges in edge_index, features, classes, train, val, test)
 STATS = {

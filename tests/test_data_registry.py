@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
+from mirror import MIRROR, needs_mirror
 
 from attnbook.data import DATASETS, REGISTRY, DataError, datasets_markdown, fetch
 from attnbook.data.download import file_digests
@@ -24,11 +24,7 @@ from attnbook.data.registry import (
     notebook_usage,
 )
 
-MIRROR = os.environ.get("ATTNBOOK_DATA_MIRROR", "")
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR and (Path(MIRROR) / "MANIFEST.tsv").is_file()),
-    reason="needs the offline data mirror: set ATTNBOOK_DATA_MIRROR (e.g. to ../shared/data)",
-)
+needs_mirror = needs_mirror()
 ROOT = Path(__file__).resolve().parents[1]
 BIB = ROOT / "book" / "references.bib"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -214,3 +214,73 @@ def test_without_a_korean_font_a_reader_gets_english_labels_and_the_build_an_err
     with pytest.raises(RuntimeError, match="no Korean font"):
         diagrams.unrolled_rnn(lang="ko")
     plt.close("all")
+
+
+@pytest.mark.parametrize("dilated", [False, True])
+def test_receptive_fields_agree_with_the_gradients_of_a_conv_stack(dilated):
+    from attnbook.diagrams.convolution import _receptive_field
+    from attnbook.limits import ConvStack, depends_on
+
+    state = torch.random.get_rng_state()
+    ax = diagrams.receptive_fields(depth=3, length=17, dilated=dilated)
+    assert torch.equal(torch.random.get_rng_state(), state)  # no draw from the global RNG
+    seen = _receptive_field(3, 17, 3, dilated, target=8)
+    assert len(seen[0]) == (15 if dilated else 7)
+    assert f"sees {len(seen[0])} inputs" in ax.get_title()
+    plt.close(ax.figure)
+    stack = ConvStack(1, 3, k=3, dilated=dilated)
+    with torch.no_grad():
+        for conv in stack.layers:  # every unit active, so that no ReLU hides a dependence
+            conv.weight.fill_(1.0)
+            conv.bias.fill_(1.0)
+    dep = depends_on(stack, torch.ones(1, 17, 1))[8]  # (L,)
+    assert set(dep.nonzero().flatten().tolist()) == seen[0]
+    with pytest.raises(ValueError, match="odd"):
+        diagrams.receptive_fields(k=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# The text-classification diagrams (chapters 23 and 30)
+
+
+def test_text_cnn_draws_a_row_per_word_a_window_and_maps_per_width():
+    words, widths, n_maps = ("a", "good", "film", "indeed"), (2, 3), 2
+    ax = diagrams.text_cnn(words=words, widths=widths, embed_dim=4, n_maps=n_maps)
+    texts = _texts(ax)
+    assert all(w in texts for w in words), texts  # one row label per word
+    assert "k=2" in texts and "k=3" in texts and "2, 3" in ax.get_title()
+    # the sentence matrix (4 x 4 cells), a window per width, the maps' windows and pooled cells
+    n_windows = sum((len(words) + k - 1) * n_maps for k in widths)
+    assert len(ax.patches) >= len(words) * 4 + len(widths) + n_windows + len(widths) * n_maps
+    plt.close("all")
+
+
+def test_hierarchical_attention_draws_every_word_and_sentence():
+    ax = diagrams.hierarchical_attention(n_sentences=2, n_words=3)
+    texts = _texts(ax)
+    assert {f"$w_{{{i}{j}}}$" for i in (1, 2) for j in (1, 2, 3)} <= set(texts)
+    assert {"$s_1$", "$s_2$", "$h_1$", "$h_2$"} <= set(texts)
+    ko = " ".join(_texts(diagrams.hierarchical_attention(lang="ko")))
+    for term in ("문장 벡터", "문서 벡터", "어텐션", "쿼리", "양방향"):
+        assert term in ko, term
+    with pytest.raises(ValueError):
+        diagrams.hierarchical_attention(n_sentences=0)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("name", diagrams.DIAGRAMS)
+def test_no_diagram_touches_the_global_random_state(name):
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    getattr(diagrams, name)()
+    assert torch.equal(torch.get_rng_state(), state)
+    plt.close("all")
+
+
+def test_importing_plot_leaves_the_global_rcparams_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib as mpl; before = dict(mpl.rcParams); import attnbook.plot; "
+            "assert dict(mpl.rcParams) == before")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -110,3 +110,13 @@ def test_attention_parameters_are_the_attention_vectors():
     names = {n for n, p in ens.named_parameters() if any(p is q for q in ens.attention_parameters())}
     assert names == {"att_src1", "att_dst1", "att_src2", "att_dst2"}
     assert GCNEnsemble(2, FIN, 3).attention_parameters() == []
+
+
+def test_ensemble_optimizers_are_the_single_models_recipes():
+    ens = GATEnsemble(2, FIN, 3, hidden=4, heads=2)
+    (g,) = ens.configure_optimizer().param_groups
+    assert (g["lr"], g["weight_decay"]) == (0.005, 5e-4) and len(g["params"]) == 8
+    rest, att = ens.configure_optimizer(attention_weight_decay=0.0).param_groups
+    assert {id(p) for p in att["params"]} == {id(p) for p in ens.attention_parameters()}
+    first, _ = GCNEnsemble(2, FIN, 3).configure_optimizer().param_groups
+    assert first["lr"] == 0.01

@@ -223,3 +223,39 @@ def test_lookup_net_shapes(layer):
 def test_edge_list_layer_takes_sparse_rows(x):
     layer = GATLayer(FIN, 4, heads=2).eval()
     torch.testing.assert_close(layer(SparseRows.from_dense(x), EDGES), layer(x, EDGES))
+
+
+@pytest.mark.parametrize("Layer", [GATLayer, GATv2Layer])
+def test_layers_keep_their_last_weights(x, Layer):
+    layer = Layer(FIN, 4, heads=3)
+    assert layer.weights is None
+    _, (ei, alpha) = layer(x, EDGES, return_attention=True)
+    assert torch.equal(layer.weights, alpha) and not layer.weights.requires_grad
+    out = layer(x[:4], EDGES[:, EDGES.max(0).values < 4])  # another call replaces them
+    assert isinstance(out, torch.Tensor) and layer.weights.shape[0] != alpha.shape[0]
+    assert not hasattr(layer, "attention")
+    dense = dense_twin(GATLayer(FIN, 4, heads=3))
+    _, alpha_d = dense(x, to_dense_adj(EDGES, N), return_attention=True)
+    assert torch.equal(dense.weights, alpha_d)
+
+
+def test_gat_optimizer_is_the_papers_adam_with_an_optional_group_for_a():
+    from attnbook.gat import attention_parameters, gat_optimizer
+
+    model = GAT(FIN, 3, hidden=4, heads=2)
+    names = {n for n, p in model.named_parameters() if any(p is q for q in attention_parameters(model))}
+    assert names == {"conv1.att_src", "conv1.att_dst", "conv2.att_src", "conv2.att_dst"}
+    opt = model.configure_optimizer()
+    assert isinstance(opt, torch.optim.Adam) and len(opt.param_groups) == 1
+    g = opt.param_groups[0]
+    assert (g["lr"], g["weight_decay"]) == (0.005, 5e-4)
+    assert [id(p) for p in g["params"]] == [id(p) for p in model.parameters()]
+    opt = gat_optimizer(model, lr=0.1, weight_decay=1e-3, attention_weight_decay=0.0)
+    (rest, att) = opt.param_groups
+    assert (rest["weight_decay"], att["weight_decay"], att["lr"]) == (1e-3, 0.0, 0.1)
+    assert {id(p) for p in att["params"]} == {id(p) for p in attention_parameters(model)}
+    assert len(rest["params"]) + len(att["params"]) == len(list(model.parameters()))
+    # PyG's GATConv names its attention vectors alike
+    conv = pyg().GATConv(FIN, 4, heads=2)
+    assert {n for n, p in conv.named_parameters() if any(p is q for q in attention_parameters(conv))} == {
+        "att_src", "att_dst"}

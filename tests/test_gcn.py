@@ -45,3 +45,17 @@ def test_gcn_model_takes_sparse_rows(x):
     model = GCN(FIN, 3, hidden=4).eval()
     torch.testing.assert_close(model(SparseRows.from_dense(x), EDGES), model(x, EDGES))
     assert repr(model.conv1) == "GCNLayer(6, 4)"
+
+
+def test_gcn_optimizer_decays_only_the_first_layer():
+    from attnbook.ensemble import GCNEnsemble
+    from attnbook.gcn import gcn_optimizer
+
+    for model in (GCN(FIN, 3), GCNEnsemble(2, FIN, 3)):
+        first, rest = model.configure_optimizer().param_groups
+        assert (first["lr"], first["weight_decay"], rest["weight_decay"]) == (0.01, 5e-4, 0.0)
+        assert [id(p) for p in first["params"]] == [id(p) for p in model.first_layer_parameters()]
+        assert len(first["params"]) + len(rest["params"]) == len(list(model.parameters()))
+    assert [id(p) for p in GCN(FIN, 3).first_layer_parameters()] != []
+    opt = gcn_optimizer(GCN(FIN, 3), lr=0.5, weight_decay=0.1)
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0] and opt.defaults["lr"] == 0.5

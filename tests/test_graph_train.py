@@ -4,6 +4,7 @@ import pytest
 import torch
 from graph_toys import EDGES, FIN, features, two_communities
 
+from attnbook.data.synthetic import dictionary_lookup
 from attnbook.ensemble import GATEnsemble, GCNEnsemble
 from attnbook.graph import SparseRows
 from attnbook.graph_train import GATStopping, GCNStopping, _keep_models, fit_ensemble
@@ -148,3 +149,66 @@ def _check_threads(x, xs, ei, y, masks):
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads must be at least 1"):
         fit_ensemble(GCNEnsemble(1, 5, 2), x, ei, y, *masks, stopping="gcn", threads=0)
+
+
+def test_full_batch_epoch_of_a_single_model_and_of_an_ensemble():
+    """A single model and an ensemble of one with its weights take the same epoch (dropout off)."""
+    from attnbook.gat import GAT
+    from attnbook.graph_train import full_batch_epoch
+
+    x, ei, y, (train, val, _) = two_communities()
+    torch.manual_seed(0)
+    single = GAT(5, 2, hidden=4, heads=2, dropout=0.0)
+    ens = GATEnsemble(1, 5, 2, hidden=4, heads=2, dropout=0.0).load_models([single])
+    out_s = full_batch_epoch(single, single.configure_optimizer(lr=0.1), (x, ei, train), y[train],
+                             (x, ei, val), y[val])
+    out_e = full_batch_epoch(ens, ens.configure_optimizer(lr=0.1), ens.plan(x, ei, train), y[train],
+                             ens.plan(x, ei, val), y[val])
+    for a, b in zip(out_s, out_e, strict=True):
+        assert a.shape == b.shape == (1,)
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(ens.export(0).conv1.weight, single.conv1.weight)
+    assert not single.training and not ens.training
+
+
+def test_fit_steps_trains_and_reports_each_step():
+    from attnbook.gat import LookupNet
+    from attnbook.graph_train import fit_steps
+
+    x, ei, y, q = dictionary_lookup(20, 3, seed=0)
+    torch.manual_seed(0)
+    net = LookupNet("gatv2", 3, hidden=16)
+    hist = fit_steps(net, torch.optim.Adam(net.parameters(), lr=0.02), (x, ei, q), y[q], steps=60)
+    assert len(hist["loss"]) == len(hist["train_acc"]) == 60
+    assert sum(hist["loss"][-5:]) < 0.5 * sum(hist["loss"][:5])
+    with torch.no_grad():  # the first entry is the untrained model's, before any step
+        torch.manual_seed(0)
+        fresh = LookupNet("gatv2", 3, hidden=16)
+        acc0 = (fresh(x, ei)[q].argmax(-1) == y[q]).float().mean().item() * 100
+    assert hist["train_acc"][0] == acc0
+    with pytest.raises(ValueError, match="steps"):
+        fit_steps(net, torch.optim.Adam(net.parameters()), (x, ei, q), y[q], steps=0)
+
+
+def test_bench_epoch_is_the_fit_epoch():
+    """bench.make_epoch runs graph_train's epoch with the paper's optimiser: the same weights."""
+    from attnbook.bench import make_epoch
+    from attnbook.graph_train import full_batch_epoch
+
+    x, ei, y, (train, val, _) = two_communities()
+    xs = SparseRows.from_dense(x)
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        models.append(GATEnsemble(2, 5, 2, hidden=4, heads=2))
+    epoch = make_epoch(models[0], xs, ei, y, train, val)
+    opt = models[1].configure_optimizer()
+    for _ in range(3):
+        torch.manual_seed(1)
+        loss = epoch()
+        torch.manual_seed(1)
+        ref = full_batch_epoch(models[1], opt, models[1].plan(xs, ei, train), y[train],
+                               models[1].plan(xs, ei, val), y[val])[0].sum().item()
+        assert loss == ref
+    for p, q in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        assert torch.equal(p, q)

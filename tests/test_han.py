@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attnbook.attention import attend
 from attnbook.data.text import pad_documents
@@ -13,11 +12,9 @@ from attnbook.han import (
     HAN,
     POOLINGS,
     AttentionClassifier,
-    BiGRUEncoder,
     ContextAttention,
     context_attention,
     pool,
-    reverse_padded,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -37,83 +34,35 @@ def test_context_attention_equals_attend_with_u_as_query():
     att = ContextAttention(6, attn_dim=4)
     states = torch.randn(3, 5, 6)
     mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
-    pooled = att(states, mask)
+    pooled, weights = att(states, mask)  # (output, weights), as every attention module
     keys = torch.tanh(att.proj(states))  # (B, L, 4)
     query = att.context.expand(3, 4)  # (B, 4): the same u for every document
     want, want_w = attend(query, keys, states, mask=mask, score="dot")
     torch.testing.assert_close(pooled, want)
+    torch.testing.assert_close(weights, want_w)
     torch.testing.assert_close(att.weights, want_w)
+    assert not att.weights.requires_grad and weights.requires_grad  # .weights: kept, detached
+    # context_attention takes attend's order: (query, keys, values, mask)
+    out, w = context_attention(att.context, keys, states, mask)
+    torch.testing.assert_close(out, want)
+    torch.testing.assert_close(w, want_w)
 
 
 def test_context_attention_by_hand():
     keys = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])  # (1, 3, 2)
     values = torch.tensor([[[1.0], [3.0], [100.0]]])  # (1, 3, 1)
     u = torch.tensor([2.0, 0.0])
-    out, w = context_attention(keys, values, u, torch.tensor([[True, True, False]]))
+    out, w = context_attention(u, keys, values, torch.tensor([[True, True, False]]))
     e2 = torch.exp(torch.tensor(2.0))
     torch.testing.assert_close(w, torch.tensor([[e2 / (e2 + 1), 1 / (e2 + 1), 0.0]]))
     torch.testing.assert_close(out, torch.tensor([[(e2 * 1 + 3) / (e2 + 1)]]))
 
 
 def test_context_attention_fully_masked_row_is_zero():
-    out, w = context_attention(torch.randn(2, 3, 4), torch.randn(2, 3, 5), torch.randn(4),
+    out, w = context_attention(torch.randn(4), torch.randn(2, 3, 4), torch.randn(2, 3, 5),
                                torch.tensor([[True, False, False], [False, False, False]]))
     assert torch.equal(w[1], torch.zeros(3)) and torch.equal(out[1], torch.zeros(5))
     assert w[0, 0] == 1.0
-
-
-def test_reverse_padded():
-    x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0], [0, 0, 0, 0]])
-    got = reverse_padded(x, torch.tensor([3, 2, 0]))
-    assert torch.equal(got, torch.tensor([[3, 2, 1, 0], [5, 4, 0, 0], [0, 0, 0, 0]]))
-    assert torch.equal(reverse_padded(got, torch.tensor([3, 2, 0])), x)
-
-
-def test_encoder_equals_packed_bidirectional_gru():
-    """The fast path (two GRUs on padded rows) gives the numbers of torch's packed BiGRU."""
-    torch.manual_seed(0)
-    ref = torch.nn.GRU(3, 4, batch_first=True, bidirectional=True)
-    enc = BiGRUEncoder(3, 4).load_torch(ref)
-    x = torch.randn(4, 6, 3)
-    lengths = torch.tensor([6, 2, 4, 1])
-    mask = torch.arange(6).unsqueeze(0) < lengths.unsqueeze(1)
-    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-    out, h_n = ref(packed)
-    out, _ = pad_packed_sequence(out, batch_first=True, total_length=6)
-    states, final = enc(x, mask)
-    torch.testing.assert_close(states, out)
-    torch.testing.assert_close(final, torch.cat([h_n[0], h_n[1]], dim=-1))
-
-
-def test_encoder_buckets_give_the_same_numbers():
-    torch.manual_seed(0)
-    one = BiGRUEncoder(3, 4)
-    four = BiGRUEncoder(3, 4, buckets=4)
-    four.load_state_dict(one.state_dict())
-    x = torch.randn(11, 7, 3)
-    mask = torch.arange(7).unsqueeze(0) < torch.tensor([7, 0, 3, 1, 5, 2, 7, 4, 0, 6, 2]).unsqueeze(1)
-    s1, f1 = one(x, mask)
-    s4, f4 = four(x, mask)
-    torch.testing.assert_close(s4, s1)
-    torch.testing.assert_close(f4, f1)
-    g1 = torch.autograd.grad(s1.sum() + f1.sum(), list(one.parameters()))
-    g4 = torch.autograd.grad(s4.sum() + f4.sum(), list(four.parameters()))
-    for a, b in zip(g1, g4, strict=True):
-        torch.testing.assert_close(a, b)
-
-
-def test_encoder_ignores_padding_and_empty_rows():
-    torch.manual_seed(0)
-    enc = BiGRUEncoder(3, 4)
-    x = torch.randn(1, 3, 3)
-    s1, f1 = enc(x, torch.ones(1, 3, dtype=torch.bool))
-    padded = torch.cat([x, torch.randn(1, 2, 3)], dim=1)  # two garbage positions
-    mask = torch.tensor([[True, True, True, False, False]])
-    s2, f2 = enc(torch.cat([padded, torch.randn(1, 5, 3)]), torch.cat([mask, torch.zeros_like(mask)]))
-    torch.testing.assert_close(s2[0, :3], s1[0])
-    torch.testing.assert_close(f2[0], f1[0])
-    assert torch.equal(s2[0, 3:], torch.zeros(2, 8)) and torch.equal(s2[1], torch.zeros(5, 8))
-    assert torch.equal(f2[1], torch.zeros(8))
 
 
 @pytest.mark.parametrize("kind", POOLINGS)
@@ -247,8 +196,8 @@ def test_shape_errors_name_the_shapes():
         att(torch.randn(2, 4, 5))
     with pytest.raises(ValueError, match=r"mask of shape \(B, L\) = \(2, 4\).*\(2, 3\)"):
         att(torch.randn(2, 4, 6), torch.ones(2, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"context vector of shape \(4,\)"):
-        context_attention(torch.randn(2, 3, 4), torch.randn(2, 3, 4), torch.randn(5))
+    with pytest.raises(ValueError, match=r"query \(the context vector\) of shape \(4,\)"):
+        context_attention(torch.randn(5), torch.randn(2, 3, 4), torch.randn(2, 3, 4))
     flat = AttentionClassifier(30, 2, embed_dim=8, hidden_size=5)
     with pytest.raises(ValueError, match=r"\(B, L\).*\(2, 3, 4\)"):
         flat(torch.zeros(2, 3, 4, dtype=torch.long))
@@ -262,3 +211,25 @@ def test_empty_sentence_marked_real_gives_no_nan():
     logits = model(batch.ids, batch.word_mask, batch.sentence_mask)
     assert torch.isfinite(logits).all()
     assert torch.equal(model.word_weights[0, 1], torch.zeros(batch.ids.shape[-1]))
+
+
+def test_attention_classifier_names_its_attention_module_context():
+    """``.attention`` never names a submodule (it is a tensor elsewhere): the pooling's
+    ContextAttention is ``.context``, and the weights are ``.weights``."""
+    model = AttentionClassifier(30, num_classes=3, embed_dim=8, hidden_size=5)
+    assert isinstance(model.context, ContextAttention) and not hasattr(model, "attention")
+    model(torch.tensor([[4, 5, 6]]))
+    torch.testing.assert_close(model.weights, model.context.weights)
+    assert AttentionClassifier(30, 2, pooling="mean").context is None
+    han = HAN(30, num_classes=3, embed_dim=8, word_hidden=5, sentence_hidden=4)
+    assert han.out.out_features == 3
+
+
+def test_han_word_and_sentence_attention_keep_their_weights():
+    model = _han()
+    batch = pad_documents(_docs())
+    model(batch.ids, batch.word_mask, batch.sentence_mask)
+    torch.testing.assert_close(model.sentence_weights, model.sentence_attention.weights)
+    real = batch.sentence_mask.reshape(-1)
+    torch.testing.assert_close(model.word_weights.reshape(-1, batch.ids.shape[-1])[real],
+                               model.word_attention.weights)

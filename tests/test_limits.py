@@ -1,28 +1,36 @@
-"""Tests of attnbook.limits: windowed attention (fast = readable), exact path lengths, the task."""
+"""Tests of attnbook.limits: windowed attention (fast = readable), exact path lengths, the cost
+per layer (counted exactly), the copy task's models and probes."""
 
 import math
 
-import matplotlib
 import pytest
 import torch
 
 from attnbook.attention import attend
+from attnbook.data.synthetic import copy_task
 from attnbook.limits import (
+    COPY_KINDS,
     ConvStack,
     SelfAttention,
+    accuracy_by_position,
+    attention_rnn,
     band_mask,
-    copy_task,
+    copy_as_seq2seq,
+    copy_tagger,
+    count_flops,
     depends_on,
     depends_on_source,
-    draw_receptive_fields,
+    input_gradient_norms,
+    layer_times,
     layers_to_connect,
     local_attend,
+    mean_update_gate,
     recurrent_cuts,
-    time_interleaved,
+    source_gradients,
+    state_gradients,
+    table_layers,
 )
 from attnbook.rnn import GRUCell
-
-matplotlib.use("Agg")
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -113,27 +121,71 @@ def test_recurrent_path_goes_through_every_state():
     assert recurrent_cuts(cell, x, i=4, j=4) == []
 
 
-def test_copy_task():
-    tokens, targets = copy_task(4, 10, 3, n_symbols=5, seed=1)
-    assert tokens.shape == targets.shape == (4, 10)
-    assert (targets[:, :3] == -100).all()
-    assert torch.equal(targets[:, 3:], tokens[:, :7])
-    with pytest.raises(ValueError, match="distance"):
-        copy_task(2, 5, 5)
+def test_table_layers_flops_match_the_formulas_and_leave_the_rng_alone():
+    state = torch.random.get_rng_state()
+    layers = table_layers(16, radius=2)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert list(layers) == ["GRU", "convolution", "self-attention", "windowed self-attention"]
+    n, d, w = 10, 16, 5
+    assert count_flops(layers["self-attention"], n, d) == 8 * n * d**2 + 4 * n**2 * d
+    assert count_flops(layers["windowed self-attention"], n, d) == 8 * n * d**2 + 4 * n * d * w
+    assert count_flops(layers["GRU"], n, d) == 12 * n * d**2
+    assert count_flops(layers["convolution"], n, d) == 6 * n * d**2
+    x = torch.randn(2, n, d)
+    for layer in layers.values():
+        out = layer(x)
+        assert (out[0] if isinstance(out, tuple) else out).shape == (2, n, d)
+    # the same seed, the same weights
+    torch.testing.assert_close(table_layers(16, 2)["convolution"].conv.weight,
+                               layers["convolution"].conv.weight)
 
 
-def test_time_interleaved_returns_medians():
-    calls = []
-    t = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, repeats=3)
-    assert set(t) == {"a", "b"} and all(v >= 0 for v in t.values())
-    assert calls == ["a", "b"] + ["a", "b"] * 3  # warm-up, then interleaved rounds
+def test_layer_times_returns_one_positive_median_per_shape():
+    t = layer_times([(8, 8), (16, 8)], radius=2, batch=2, repeats=1)
+    assert set(t) == {"GRU", "convolution", "self-attention", "windowed self-attention"}
+    assert all(len(v) == 2 and all(s > 0 for s in v) for v in t.values())
 
 
-@pytest.mark.parametrize("dilated", [False, True])
-def test_receptive_field_diagram_matches_gradients(dilated):
-    import matplotlib.pyplot as plt
+@pytest.mark.parametrize("kind", COPY_KINDS)
+def test_copy_tagger_shapes_and_gradient_probe(kind):
+    torch.manual_seed(0)
+    model = copy_tagger(kind, n_symbols=5, length=9, width=8)
+    tokens = torch.randint(0, 5, (3, 9))
+    assert model(tokens).shape == (3, 9, 5)
+    g = input_gradient_norms(model, tokens)
+    assert g.shape == (9,) and (g >= 0).all()
+    if kind == "CNN":  # depth 3, width 3: the last output sees 3 positions back, no further
+        assert (g[:4] > 0).all() and (g[4:] == 0).all()
+    with pytest.raises(ValueError, match="kind"):
+        copy_tagger("LSTM", 5, 9, 8)
 
-    fig, ax = plt.subplots()
-    seen = draw_receptive_fields(ax, depth=3, length=17, dilated=dilated)
-    assert len(seen[0]) == (15 if dilated else 7)
-    plt.close(fig)
+
+def test_mean_update_gate_is_the_gru_update_gate():
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(3, 4, batch_first=True)
+    x = torch.randn(2, 5, 3)
+    # with the update gate's bias driven up, z -> 1: the GRU holds its state
+    assert 0 < mean_update_gate(gru, x) < 1
+    with torch.no_grad():
+        gru.bias_ih_l0[4:8] = 20.0
+    assert mean_update_gate(gru, x) > 0.999
+
+
+def test_copy_as_seq2seq_and_the_attention_rnn():
+    tokens, targets = copy_task(6, 7, 2, n_symbols=4, seed=0)
+    src, mask, tgt_in, tgt_out = copy_as_seq2seq(tokens, targets, n_symbols=4)
+    assert torch.equal(src, tokens + 1) and mask.all()
+    blank = 5
+    assert (tgt_in[:, :3] == blank).all() and torch.equal(tgt_in[:, 3:], tokens[:, :4] + 1)
+    assert (tgt_out[:, :2] == -100).all() and torch.equal(tgt_out[:, 2:], tokens[:, :5] + 1)
+    torch.manual_seed(0)
+    for attention in (True, False):
+        model = attention_rnn(4, attention=attention)
+        assert model(src, mask, tgt_in).shape == (6, 7, 6)  # ids 0 .. n_symbols + 1
+        g = source_gradients(model, src, bos=blank)
+        assert g.shape == (7,) and (g > 0).all()
+    acc, by_pos = accuracy_by_position(model, tokens, targets, 4, distance=2)
+    assert 0 <= acc <= 1 and by_pos.shape == (5,)
+    g = state_gradients(attention_rnn(4).encoder, src)
+    assert g.shape == (7,) and g[0] > g[-1] > 0  # the forward states after x_1 all depend on it
+

@@ -97,3 +97,46 @@ def test_notebook_is_valid_nbformat(path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nbformat.read(path, as_version=4)
+
+
+def _nb(*cells):
+    install = {"id": "install", "cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": None,
+               "outputs": [], "source": 'import importlib.util\nif importlib.util.find_spec("attnbook") is None:\n'
+                                        '    %pip install -q "attnbook @ git+https://github.com/o/n"'}
+    out = [install]
+    for i, (kind, source, tags) in enumerate(cells):
+        out.append({"id": f"c{i}", "cell_type": kind, "metadata": {"tags": tags}, "source": source,
+                    **({"execution_count": None, "outputs": []} if kind == "code" else {})})
+    return {"cells": out, "metadata": {"kernelspec": {"name": "python3"}}}
+
+
+@pytest.mark.parametrize("source", [
+    "assert acc > 0.9, acc",
+    'glue_many(acc=f"{acc:.2f}", n=n)\nrec.record("x/acc", acc, unit="ratio")',
+    "gap = a - b  # used by no cell below\nassert gap > 0\nglue('gap', gap)",
+    "for k, v in accs.items():\n    assert v > 0.5, k\n    rec.record(f'x/{k}', v)",
+    "rec.finish();",
+])
+def test_policy_wants_bookkeeping_cells_collapsed(source):
+    """A cell that only checks, glues and records is tagged hide-input (the page collapses it)."""
+    nb = _nb(("code", "acc, a, b, n, accs = 0.95, 2, 1, 3, {}", []), ("code", source, []))
+    assert "tag it hide-input" in "\n".join(nbpolicy.check(nb, "nb"))
+    nb["cells"][2]["metadata"]["tags"] = ["hide-input"]
+    assert nbpolicy.check(nb, "nb") == []
+
+
+@pytest.mark.parametrize("source", [
+    "print(acc)\nassert acc > 0.9",                 # the reader sees the print: the lesson
+    "gap = a - b\nassert gap > 0",                  # gap is used below: a computation
+    "plt.plot([1, 2])\nglue('n', 2)",
+])
+def test_policy_leaves_lesson_cells_visible(source):
+    nb = _nb(("code", "acc, a, b = 0.95, 2, 1", []), ("code", source, []), ("code", "print(gap if 0 else 1)", []))
+    assert nbpolicy.check(nb, "nb") == []
+
+
+def test_a_check_introduced_by_the_text_stays_visible():
+    """Prose ending with a colon shows the reader the cell below: part of the text, not bookkeeping."""
+    nb = _nb(("code", "w = 1.0", []), ("markdown", "and the weights sum to one:", []),
+             ("code", "assert abs(w - 1) < 1e-6", []))
+    assert nbpolicy.check(nb, "nb") == []

@@ -137,3 +137,10 @@ def test_optional_description(rdir):
     (rdir / "bad.json").write_text(json.dumps([{**data[1], "description": 5}]))
     with pytest.raises(ValueError, match="description"):
         results.load_all(rdir)
+
+
+def test_glue_many_glues_each_value_undisplayed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(results, "glue", lambda name, value, display=False: calls.append((name, value, display)))
+    results.glue_many(n_train=8000, lr="0.001")
+    assert calls == [("n_train", 8000, False), ("lr", "0.001", False)]

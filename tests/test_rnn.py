@@ -165,3 +165,100 @@ def test_input_jacobian_norms_reject_what_they_cannot_measure():
         input_jacobian_norms(nn.GRU(3, 4, batch_first=True), torch.zeros(2, 3))
     with pytest.raises(TypeError):
         input_jacobian_norms(nn.Linear(3, 4), torch.zeros(1, 2, 3))
+
+
+# ----------------------------------------------------------------------------------------------
+# BiGRUEncoder and reverse_padded (moved from attnbook.han with their tests)
+
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence  # noqa: E402
+
+from attnbook.rnn import BiGRUEncoder, reverse_padded  # noqa: E402
+
+
+def test_reverse_padded():
+    x = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0], [0, 0, 0, 0]])
+    got = reverse_padded(x, torch.tensor([3, 2, 0]))
+    assert torch.equal(got, torch.tensor([[3, 2, 1, 0], [5, 4, 0, 0], [0, 0, 0, 0]]))
+    assert torch.equal(reverse_padded(got, torch.tensor([3, 2, 0])), x)
+
+
+def test_encoder_equals_packed_bidirectional_gru():
+    """The fast path (two GRUs on padded rows) gives the numbers of torch's packed BiGRU."""
+    torch.manual_seed(0)
+    ref = torch.nn.GRU(3, 4, batch_first=True, bidirectional=True)
+    enc = BiGRUEncoder(3, 4).load_torch(ref)
+    x = torch.randn(4, 6, 3)
+    lengths = torch.tensor([6, 2, 4, 1])
+    mask = torch.arange(6).unsqueeze(0) < lengths.unsqueeze(1)
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    out, h_n = ref(packed)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=6)
+    states, final = enc(x, mask)
+    torch.testing.assert_close(states, out)
+    torch.testing.assert_close(final, torch.cat([h_n[0], h_n[1]], dim=-1))
+
+
+def test_encoder_buckets_give_the_same_numbers():
+    torch.manual_seed(0)
+    one = BiGRUEncoder(3, 4)
+    four = BiGRUEncoder(3, 4, buckets=4)
+    four.load_state_dict(one.state_dict())
+    x = torch.randn(11, 7, 3)
+    mask = torch.arange(7).unsqueeze(0) < torch.tensor([7, 0, 3, 1, 5, 2, 7, 4, 0, 6, 2]).unsqueeze(1)
+    s1, f1 = one(x, mask)
+    s4, f4 = four(x, mask)
+    torch.testing.assert_close(s4, s1)
+    torch.testing.assert_close(f4, f1)
+    g1 = torch.autograd.grad(s1.sum() + f1.sum(), list(one.parameters()))
+    g4 = torch.autograd.grad(s4.sum() + f4.sum(), list(four.parameters()))
+    for a, b in zip(g1, g4, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_encoder_ignores_padding_and_empty_rows():
+    torch.manual_seed(0)
+    enc = BiGRUEncoder(3, 4)
+    x = torch.randn(1, 3, 3)
+    s1, f1 = enc(x, torch.ones(1, 3, dtype=torch.bool))
+    padded = torch.cat([x, torch.randn(1, 2, 3)], dim=1)  # two garbage positions
+    mask = torch.tensor([[True, True, True, False, False]])
+    s2, f2 = enc(torch.cat([padded, torch.randn(1, 5, 3)]), torch.cat([mask, torch.zeros_like(mask)]))
+    torch.testing.assert_close(s2[0, :3], s1[0])
+    torch.testing.assert_close(f2[0], f1[0])
+    assert torch.equal(s2[0, 3:], torch.zeros(2, 8)) and torch.equal(s2[1], torch.zeros(5, 8))
+    assert torch.equal(f2[1], torch.zeros(8))
+
+
+# ----------------------------------------------------------------------------------------------
+# gradient_profile (moved from notebooks/10_rnn)
+
+from attnbook.rnn import gradient_profile  # noqa: E402
+
+
+def test_gradient_profile_is_the_median_norm_by_distance():
+    torch.manual_seed(0)
+    model = RecurrentClassifier(6, 3, cell="gru", embed_dim=4, hidden_size=5)
+    tokens = torch.randint(0, 6, (7, 9))  # (B, L)
+    profile = gradient_profile(model, tokens)
+    norms = input_jacobian_norms(model.rnn, model.embed(tokens).detach())  # (B, L)
+    assert profile.shape == (9,) and profile.device.type == "cpu"
+    # entry d is distance d: the last input (d = 0) first, the first input (d = L - 1) last
+    torch.testing.assert_close(profile[0], norms[:, -1].median())
+    torch.testing.assert_close(profile[8], norms[:, 0].median())
+    assert not any(p.grad is not None for p in model.parameters())  # no gradient left behind
+    with pytest.raises(ValueError, match=r"\(B, L\)"):
+        gradient_profile(model, tokens[0])
+
+
+def test_packed_gru_classifier_ignores_padding():
+    from attnbook.rnn import PackedGRUClassifier
+
+    torch.manual_seed(0)
+    model = PackedGRUClassifier(12, num_classes=3, embed_dim=4, hidden_size=5).eval()
+    alone = model(torch.tensor([[3, 4, 5]]), torch.ones(1, 3, dtype=torch.bool))
+    tokens = torch.tensor([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]])
+    mask = tokens != 0
+    torch.testing.assert_close(model(tokens, mask)[0], alone[0])
+    assert model.embed.padding_idx == 0 and model.out.out_features == 3
+    with pytest.raises(ValueError, match=r"\(B, L\)"):
+        model(tokens, mask[:, :3])

@@ -11,7 +11,7 @@ import torch
 from attnbook import utils
 from attnbook.data import synthetic
 from attnbook.data.corpora import kfold
-from attnbook.limits import copy_task
+from attnbook.data.synthetic import copy_task
 
 
 def test_offset_defaults_to_zero():

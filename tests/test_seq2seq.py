@@ -10,6 +10,7 @@ from attnbook.seq2seq import (
     Encoder,
     Seq2Seq,
     greedy_decode,
+    label_smoothed_loss,
     make_batch,
     teacher_forcing_loss,
     translate,
@@ -223,3 +224,17 @@ def test_use_mask_false_attends_to_the_padding(kind):
 def test_use_mask_is_a_constructor_argument():
     dec = AttentionDecoder(V_TGT, 6, 16, 16, use_mask=False)
     assert dec.use_mask is False and AttentionDecoder(V_TGT, 6, 16, 16).use_mask is True
+
+
+def test_label_smoothed_loss():
+    vocab = Vocab.build([["a", "b", "c"]])
+    batch = make_batch([(["a", "b"], ["a"]), (["c"], ["b", "c"])], vocab, vocab)
+    torch.manual_seed(14)
+    m = Seq2Seq(Encoder(len(vocab), 6, 8), AttentionDecoder(len(vocab), 6, 16, 16))
+    torch.testing.assert_close(label_smoothed_loss(m, batch, 0.0), teacher_forcing_loss(m, batch))
+    eps, V = 0.1, len(vocab)
+    logp = torch.log_softmax(m(batch.src, batch.src_mask, batch.tgt_in), -1).flatten(0, 1)
+    y = batch.tgt_out.flatten()
+    keep = y != 0  # padding positions do not count
+    manual = -((1 - eps) * logp[keep, y[keep]] + eps / V * logp[keep].sum(-1)).mean()
+    torch.testing.assert_close(label_smoothed_loss(m, batch, eps), manual)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -256,6 +255,7 @@ from test_browser import (  # noqa: E402  (the same server and Chromium as the s
     SITE,
     TIMEOUT_MS,
     WAIT_FOR_IMAGES,
+    offline_page,
 )
 
 DECK_STATE = """async (ms) => {
@@ -362,24 +362,7 @@ def test_deck(edition, chapter, site_url, browser):
         tool = "tools/talk.py" if chapter == TALK else "tools/slides.py"
         pytest.fail(f"no slides for {chapter}: {path} is missing (make book runs {tool})",
                     pytrace=False)
-    origin = urlsplit(site_url)
-    problems, blocked = [], []
-
-    def route(r):
-        u = urlsplit(r.request.url)
-        if u.scheme in {"data", "blob"} or (u.hostname, u.port) == (origin.hostname, origin.port):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, service_workers="block")
-    context.route("**/*", route)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} for {r.url}"))
+    context, page, problems, blocked = offline_page(browser, site_url, {"width": 1280, "height": 800})
     try:
         page.goto(f"{site_url}{edition}slides/{chapter}.html", wait_until="load")
         state = page.evaluate(DECK_STATE, TIMEOUT_MS)

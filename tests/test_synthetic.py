@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+import torch
 
 from attnbook.data import synthetic
 
@@ -84,3 +85,42 @@ def test_salient_documents():
         assert holding == [d.salient]
         assert set(d.sentences[d.salient]) & cues[d.label]
     assert not {d.sentences for d in train} & {d.sentences for d in test}
+
+
+def test_copy_task():
+    tokens, targets = synthetic.copy_task(4, 10, 3, n_symbols=5, seed=1)
+    assert tokens.shape == targets.shape == (4, 10)
+    assert (targets[:, :3] == -100).all()
+    assert torch.equal(targets[:, 3:], tokens[:, :7])
+    assert torch.equal(synthetic.copy_task(4, 10, 3, n_symbols=5, seed=1)[0], tokens)
+    with pytest.raises(ValueError, match="distance"):
+        synthetic.copy_task(2, 5, 5)
+
+
+def test_two_cue_documents():
+    docs, _ = synthetic.salient_documents(60, 0, seed=0)
+    out = synthetic.two_cue_documents(docs, seed=5)
+    assert len(out) == len(docs)
+    assert out == synthetic.two_cue_documents(docs, seed=5)
+    for k, (doc, ((i, yi), (j, yj))) in enumerate(out):
+        assert i != j and doc.salient == i
+        assert doc.label == (yi & yj)
+        if k % 2 == 0:
+            assert (yi, yj) == (1, 1)
+        cues = {w for w in doc.sentences[j] if w in synthetic._CUES[yj]}
+        assert cues, (doc.sentences[j], yj)  # the borrowed sentence carries its cue
+    with pytest.raises(ValueError, match="both labels"):
+        synthetic.two_cue_documents([d for d in docs if d.label == 0])
+
+
+def test_next_token():
+    pairs = synthetic.next_token(5, length=4, vocab=3, seed=0)
+    assert len(pairs) == 5
+    for x, y in pairs:
+        assert x.shape == y.shape == (4,) and x.dtype == torch.int64
+        assert torch.equal(y[:-1], x[1:]) and y[-1] == 3
+        assert int(x.max()) < 3
+    again = synthetic.next_token(5, length=4, vocab=3, seed=0)
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(pairs, again, strict=True))
+    with pytest.raises(ValueError):
+        synthetic.next_token(2, length=0)

@@ -152,3 +152,31 @@ def test_paired_bootstrap_bleu_gap_and_interval():
     assert same["gap"] == same["low"] == same["high"] == 0.0  # paired: identical systems never differ
     with pytest.raises(ValueError, match="one output per reference"):
         paired_bootstrap_bleu([good[:-1]], [bad], refs)
+
+
+def test_calendar_dates():
+    from attnbook.tasks import is_calendar_date
+
+    assert is_calendar_date("2014-03-02") and is_calendar_date("2000-02-29")
+    assert not is_calendar_date("2014-02-30") and not is_calendar_date("1999-02-29")
+    assert not is_calendar_date("2014-13-01") and not is_calendar_date("")
+
+
+def test_date_accuracy_drop_is_fewest_minus_most_dates_in_points():
+    data = SMALL.load()
+    first = SMALL.score([p.target.split(";")[0] for p in data.test_pairs], data)
+    by_count = first.by_count()
+    assert first.date_accuracy_drop() == 100 * (by_count[1]["date"] - by_count[max(by_count)]["date"])
+    assert SMALL.score([p.target for p in data.test_pairs], data).date_accuracy_drop() == 0.0
+
+
+def test_run_trains_scores_and_says_whether_it_loaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTNBOOK_RESULTS_DIR", str(tmp_path))
+    data = SMALL.load()
+    first = SMALL.run(data, "additive", reuse=True)
+    assert not first.loaded and first.seconds > 0 and len(first.history.train_loss) == SMALL.epochs
+    scores, weights = SMALL.evaluate(first.model, data)
+    assert first.scores.outputs == scores.outputs and len(first.weights) == len(weights)
+    again = SMALL.run(data, "additive", reuse=True)
+    assert again.loaded and again.seconds == first.seconds and again.scores.outputs == scores.outputs
+    assert not SMALL.run(data, "additive").loaded  # without reuse it trains

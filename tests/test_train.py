@@ -130,3 +130,73 @@ def test_early_stopping_of_stacked_models_keeps_rows_by_original_number():
     stopper.restore(model)
     assert model.w[:, 0].tolist() == [1.0, 0.0, 5.0]
     assert stopper.best_epoch.tolist() == [1, 0, 2] and stopper.stop_epoch.tolist() == [2, 1, -1]
+
+
+def test_accuracy_counts_right_argmax_and_ignores_index():
+    from attnbook.train import accuracy
+
+    x = torch.tensor([[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]])  # (1, 3, 2): per-token logits
+    y = torch.tensor([[1, 1, -100]])
+    m = nn.Identity()
+    assert accuracy(m, x, y) == pytest.approx(1 / 3)
+    assert accuracy(m, x, y, ignore_index=-100) == pytest.approx(0.5)
+    lin = nn.Linear(2, 2)
+    lin.train()
+    x2 = torch.randn(8, 2, requires_grad=True)
+    accuracy(lin, x2, torch.zeros(8, dtype=torch.long))
+    assert lin.training  # no mode switch
+    assert x2.grad is None
+
+
+def test_fit_with_a_step_budget_cuts_the_epoch_and_evaluates_at_the_end():
+    data = _data()  # 4 batches of 16 per epoch: 10 steps = 2 epochs and a half
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    h = fit(m, data, _collate, _loss, batch_size=16, lr=0.05, evaluate=_acc(data), max_steps=10,
+            show_progress=False)
+    n_batches = -(-len(data) // 16)
+    assert h.total_steps == 10 and len(h.step_loss) == 10
+    assert len(h.train_loss) == -(-10 // n_batches)  # the last epoch cut short
+    assert h.steps == [n_batches, 2 * n_batches, 10][: len(h.steps)] and h.steps[-1] == 10
+    assert len(h.seconds) == len(h.val_score) == len(h.steps) and h.train_seconds > 0
+    assert not m.training
+
+
+def test_fit_evaluates_every_n_steps_from_the_start_and_keeps_the_last_weights():
+    data = _data()
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    h = fit(m, data, _collate, _loss, epochs=3, batch_size=16, lr=0.05, evaluate=_acc(data),
+            eval_every_steps=5, eval_at_start=True, keep_best=False, show_progress=False)
+    total = h.total_steps
+    assert h.steps == [0, *range(5, total + 1, 5), *([total] if total % 5 else [])]
+    assert h.seconds[0] == 0.0
+    assert _acc(data)(m) == h.val_score[-1]  # the last weights, not the best
+
+
+def test_fit_target_stops_mid_epoch_with_a_step_schedule():
+    data = _data()
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    h = fit(m, data, _collate, _loss, epochs=50, batch_size=16, lr=0.1, evaluate=_acc(data),
+            target=0.95, eval_every_steps=1, show_progress=False)
+    assert h.stopped_early and h.val_score[-1] >= 0.95 and max(h.val_score[:-1]) < 0.95
+    assert h.steps == list(range(1, h.total_steps + 1))
+
+
+def test_fit_with_a_budget_of_seconds():
+    data = _data()
+    torch.manual_seed(0)
+    m = nn.Linear(2, 2)
+    h = fit(m, data, _collate, _loss, batch_size=16, seconds=0.05, clock="wall", show_progress=False)
+    assert h.train_seconds >= 0.05 and h.total_steps >= 1 and h.val_score == []
+
+
+def test_fit_rejects_missing_or_bad_budgets():
+    data = _data()
+    with pytest.raises(ValueError, match="budget"):
+        fit(nn.Linear(2, 2), data, _collate, _loss)
+    with pytest.raises(ValueError, match="eval_every_steps"):
+        fit(nn.Linear(2, 2), data, _collate, _loss, epochs=1, eval_every_steps=0)
+    with pytest.raises(ValueError, match="clock"):
+        fit(nn.Linear(2, 2), data, _collate, _loss, epochs=1, clock="sundial")

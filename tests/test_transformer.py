@@ -1,6 +1,9 @@
-"""Tests of attnbook.transformer: equal to torch's modules with the same weights, readable path ==
-fast path, permutation equivariance, no leak through the causal mask, fully masked rows, gradcheck,
-shape errors, the positional encoding's formula, and a tiny Transformer that learns to copy."""
+"""Tests of attnbook.transformer and of its building block attnbook.attention.MultiHeadAttention:
+equal to torch's modules with the same weights, readable path == fast path, the weights returned by
+default and never stale, permutation equivariance, no leak through the causal mask, fully masked
+rows, gradcheck, shape errors, the positional encoding's formula, the config, and a tiny
+Transformer that learns to copy. (The schedules: tests/test_schedules.py; label smoothing:
+tests/test_seq2seq.py; the timing: tests/test_bench_timing.py.)"""
 
 import math
 
@@ -8,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from attnbook.attention import attend
+from attnbook.attention import MultiHeadAttention, attend, causal_mask, key_padding_mask
 from attnbook.data.synthetic import copy_reverse
 from attnbook.data.text import Vocab
 from attnbook.seq2seq import Decoded, greedy_decode, make_batch, teacher_forcing_loss, translate
@@ -17,20 +20,15 @@ from attnbook.transformer import (
     DecoderLayer,
     EncoderLayer,
     LearnedPositionalEncoding,
-    MultiHeadAttention,
     SinusoidalPositionalEncoding,
     Transformer,
+    TransformerConfig,
+    TransformerDecoder,
     TransformerEncoder,
     attention_maps,
-    causal_mask,
     copy_torch_weights,
     keep_weights,
-    key_padding_mask,
-    label_smoothed_loss,
-    noam_rate,
-    noam_schedule,
     sinusoidal_encoding,
-    warmup_linear_schedule,
 )
 
 TOL = {"rtol": 1e-5, "atol": 1e-6}
@@ -83,9 +81,13 @@ def test_self_attention_equals_torch_multihead_attention(fast, masks):
     torch.testing.assert_close(out, ref, **TOL)
     assert w.shape == (B, H, S, S)
     torch.testing.assert_close(w.mean(1), ref_w, **TOL)  # torch averages the heads
-    # without weights: ours takes the fast path when fast=True, and still equals torch
-    out2, w2 = ours(x, x, x, mask)
-    assert (w2 is None) == fast
+    # by default the weights come back, as from torch's module
+    out1, w1 = ours(x, x, x, mask)
+    torch.testing.assert_close(out1, out, rtol=0, atol=0)
+    torch.testing.assert_close(w1, w, rtol=0, atol=0)
+    # need_weights=False: ours takes the fast path when fast=True, and still equals torch
+    out2, w2 = ours(x, x, x, mask, need_weights=False)
+    assert (w2 is None) == fast and (ours.weights is None) == fast
     torch.testing.assert_close(out2, ref, **TOL)
 
 
@@ -160,7 +162,7 @@ def test_copy_torch_weights_refuses_a_mismatch():
 def test_readable_path_equals_fast_path_forward_and_backward(mask_kind):
     g = _gen(4)
     torch.manual_seed(4)
-    fast = MultiHeadAttention(D, H, fast=True).train()  # training mode, dropout 0
+    fast = MultiHeadAttention(D, H, fast=True, need_weights=False).train()  # training mode, dropout 0
     slow = MultiHeadAttention(D, H, fast=False).train()
     slow.load_state_dict(fast.state_dict())
     q, kv = torch.randn(B, T, D, generator=g), torch.randn(B, S, D, generator=g)
@@ -188,7 +190,7 @@ def test_readable_path_equals_fast_path_forward_and_backward(mask_kind):
 @pytest.mark.parametrize("fast", [True, False])
 def test_attention_dropout_acts_in_training_only(fast):
     torch.manual_seed(15)
-    m = MultiHeadAttention(D, H, dropout=0.5, fast=fast)
+    m = MultiHeadAttention(D, H, dropout=0.5, fast=fast, need_weights=False)
     x = torch.randn(B, S, D, generator=_gen(15))
     mask = key_padding_mask(_src_mask())
     m.eval()
@@ -222,7 +224,7 @@ def test_one_head_with_identity_weights_is_attend():
 def test_self_attention_without_positions_is_permutation_equivariant(fast):
     torch.manual_seed(6)
     layer = EncoderLayer(D, H, 32, fast=fast).eval()
-    enc = TransformerEncoder(11, D, H, layers=2, dropout=0.0, positional="none", fast=fast).eval()
+    enc = TransformerEncoder(11, d_model=D, heads=H, layers=2, dropout=0.0, positional="none", fast=fast).eval()
     g = _gen(6)
     x = torch.randn(B, S, D, generator=g)
     perm = torch.randperm(S, generator=g)
@@ -230,7 +232,7 @@ def test_self_attention_without_positions_is_permutation_equivariant(fast):
     ids = torch.randint(1, 11, (B, S), generator=g)
     torch.testing.assert_close(enc(ids[:, perm])[0], enc(ids)[0][:, perm], **TOL)
     # with positions the order is seen: the same permutation changes the result
-    enc_pe = TransformerEncoder(11, D, H, layers=2, dropout=0.0, fast=fast).eval()
+    enc_pe = TransformerEncoder(11, d_model=D, heads=H, layers=2, dropout=0.0, fast=fast).eval()
     assert not torch.allclose(enc_pe(ids[:, perm])[0], enc_pe(ids)[0][:, perm], atol=1e-3)
 
 
@@ -266,7 +268,7 @@ def test_transformer_logits_do_not_see_future_target_tokens():
 @pytest.mark.parametrize("fast", [True, False])
 def test_fully_masked_rows_stay_finite_forward_and_backward(fast):
     torch.manual_seed(9)
-    m = MultiHeadAttention(D, H, fast=fast)
+    m = MultiHeadAttention(D, H, fast=fast, need_weights=False)
     g = _gen(9)
     q = (1e4 * torch.randn(B, T, D, generator=g)).requires_grad_()  # huge scores too
     kv = torch.randn(B, S, D, generator=g).requires_grad_()
@@ -288,7 +290,7 @@ def test_fully_masked_rows_stay_finite_forward_and_backward(fast):
 @pytest.mark.parametrize("fast", [True, False])
 def test_gradcheck_float64(fast):
     torch.manual_seed(10)
-    m = MultiHeadAttention(8, 2, fast=fast).double()
+    m = MultiHeadAttention(8, 2, fast=fast, need_weights=False).double()
     g = _gen(10)
     q = torch.randn(2, 3, 8, generator=g, dtype=torch.float64, requires_grad=True)
     kv = torch.randn(2, 4, 8, generator=g, dtype=torch.float64, requires_grad=True)
@@ -434,100 +436,82 @@ def test_a_tiny_transformer_learns_to_copy():
     assert dec.lengths.tolist() == [len(t) + 1 for _, t in train[:3]]
 
 
-# ------------------------------------------------------------------------------ training aids
+# ------------------------------------------------------------------------------ one attention API
 
 
-def test_noam_rate_warms_up_then_decays():
-    rates = [noam_rate(s, 64, 10) for s in range(1, 40)]
-    assert max(rates) == rates[9] == pytest.approx((64 * 10) ** -0.5)
-    assert all(a < b for a, b in zip(rates[:9], rates[1:10], strict=True))
-    assert all(a > b for a, b in zip(rates[9:], rates[10:], strict=False))
-    assert noam_rate(40, 64, 10) == pytest.approx(64**-0.5 * 40**-0.5)
+def test_weights_by_default_and_the_fast_path_opt_in():
+    torch.manual_seed(16)
+    m = MultiHeadAttention(D, H)
+    x = torch.randn(B, S, D, generator=_gen(16))
+    out, w = m(x, x, x)  # a student's first call: the weights come back, as from torch's module
+    assert w is not None and w.shape == (B, H, S, S)
+    torch.testing.assert_close(m.weights, w.detach(), rtol=0, atol=0)
+    out_fast, w_fast = m(x, x, x, need_weights=False)
+    assert w_fast is None
+    torch.testing.assert_close(out_fast, out, **TOL)
+    # a module built for the fast path (as inside the layers) returns no weights unless asked
+    quiet = MultiHeadAttention(D, H, need_weights=False)
+    quiet.load_state_dict(m.state_dict())
+    assert quiet(x, x, x)[1] is None
+    torch.testing.assert_close(quiet(x, x, x, need_weights=True)[1], w, rtol=0, atol=0)
+    assert "need_weights=False" in repr(quiet)
 
 
-def test_noam_rate_without_ramp_holds_the_peak_then_decays_the_same():
-    flat = [noam_rate(s, 64, 10, ramp=False) for s in range(1, 40)]
-    peak = (64 * 10) ** -0.5
-    assert flat[:10] == pytest.approx([peak] * 10)  # the peak from the first step
-    assert flat[9:] == pytest.approx([noam_rate(s, 64, 10) for s in range(10, 40)])  # the same decay
-    assert noam_rate(3, 64, 10, factor=2.0, ramp=False) == pytest.approx(2.0 * peak)
+def test_the_fast_path_clears_the_kept_weights():
+    """attention_maps never returns an earlier batch's maps."""
+    torch.manual_seed(17)
+    m = MultiHeadAttention(D, H)
+    x = torch.randn(B, S, D, generator=_gen(17))
+    m(x, x, x)
+    assert m.weights is not None
+    m(x[:1], x[:1], x[:1], need_weights=False)
+    assert m.weights is None
+    model = _pad_batch_model(18)
+    src = torch.tensor([[4, 5, 6], [8, 9, 0]])
+    keep_weights(model)
+    model(src, src != 0, torch.tensor([[2, 4], [2, 5]]))
+    assert attention_maps(model)["decoder.layers.0.cross_attn"].shape[0] == 2
+    for name, mod in model.named_modules():  # one module back on the fast path: its map is gone
+        if name == "decoder.layers.0.cross_attn":
+            mod.need_weights = False
+    model(src[:1], src[:1] != 0, torch.tensor([[2, 4]]))
+    maps = attention_maps(model)
+    assert "decoder.layers.0.cross_attn" not in maps
+    assert all(w.shape[0] == 1 for w in maps.values())  # the others: this batch's maps
 
 
-def test_noam_schedule_steps_with_the_optimizer():
-    p = nn.Parameter(torch.zeros(3))
-    opt = torch.optim.Adam([p], lr=2.0, betas=(0.9, 0.98), eps=1e-9)
-    sched = noam_schedule(opt, d_model=16, warmup=4)
-    seen = []
-    for _ in range(6):
-        seen.append(opt.param_groups[0]["lr"])
-        opt.zero_grad()
-        p.sum().backward()
-        opt.step()
-    assert seen == pytest.approx([2.0 * noam_rate(k, 16, 4) for k in range(1, 7)])
-    assert sched.get_last_lr()[0] == pytest.approx(2.0 * noam_rate(7, 16, 4))
+def test_layers_train_on_the_fast_path():
+    layer = DecoderLayer(D, H, 32)
+    assert not layer.self_attn.need_weights and not layer.cross_attn.need_weights
+    x, memory = torch.randn(B, T, D, generator=_gen(19)), torch.randn(B, S, D, generator=_gen(20))
+    layer(x, memory, causal_mask(T))
+    assert layer.self_attn.weights is None and layer.cross_attn.weights is None
 
 
-def test_warmup_linear_schedule_rises_decays_and_stays_at_the_floor():
-    p = nn.Parameter(torch.zeros(3))
-    opt = torch.optim.Adam([p], lr=2.0)
-    warmup_linear_schedule(opt, warmup=4, total=10, floor=0.25)
-    seen = []
-    for _ in range(12):
-        seen.append(opt.param_groups[0]["lr"])
-        opt.zero_grad()
-        p.sum().backward()
-        opt.step()
-    expected = [2.0 * min(k / 4, 1.0) * max(1 - k / 10, 0.25) for k in range(1, 13)]
-    assert seen == pytest.approx(expected)
-    assert seen[:4] == pytest.approx([0.45, 0.8, 1.05, 1.2])  # by hand: 2 * k/4 * (1 - k/10)
-    assert all(a > b for a, b in zip(seen[3:8], seen[4:8], strict=False))  # then down
-    assert seen[-3:] == pytest.approx([0.5, 0.5, 0.5])  # the floor
-    with pytest.raises(ValueError, match="warmup"):
-        warmup_linear_schedule(opt, warmup=0, total=10)
+# ------------------------------------------------------------------------------------ config
 
 
-def test_label_smoothed_loss():
-    m = _pad_batch_model(14)
-    src_vocab = Vocab.build([["a", "b", "c"]])
-    batch = make_batch([(["a", "b"], ["a"]), (["c"], ["b", "c"])], src_vocab, src_vocab)
-    m = Transformer(len(src_vocab), len(src_vocab), d_model=8, heads=2, layers=1, dropout=0.0)
-    torch.testing.assert_close(label_smoothed_loss(m, batch, 0.0), teacher_forcing_loss(m, batch))
-    eps, V = 0.1, len(src_vocab)
-    logp = torch.log_softmax(m(batch.src, batch.src_mask, batch.tgt_in), -1).flatten(0, 1)
-    y = batch.tgt_out.flatten()
-    keep = y != 0
-    manual = -((1 - eps) * logp[keep, y[keep]] + eps / V * logp[keep].sum(-1)).mean()
-    torch.testing.assert_close(label_smoothed_loss(m, batch, eps), manual)
-
-
-# ------------------------------------------------------------------- timing (the diagrams: tests/test_diagrams.py)
-
-
-def test_transformer_benchmark_runs_and_reports_ratios():
-    from attnbook.timing import time_interleaved, transformer_benchmark
-
-    r = transformer_benchmark(batch=2, length=4, d_model=8, heads=2, n=1, repeats=1, warmup=0,
-                              clock="cpu")
-    timed = {f"{what}_{path}" for what in ("mha", "layer") for path in ("fast", "readable", "torch")}
-    ratios = {f"{what}_{path}/torch" for what in ("mha", "layer") for path in ("fast", "readable")}
-    assert set(r) == timed | ratios, sorted(r)
-    assert all(math.isfinite(v) and v > 0 for v in r.values()), r  # every path ran and was timed
-    calls = []
-    t = time_interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                         n=2, repeats=2, warmup=1)
-    assert set(t) == {"a", "b"} and calls == ["a", "b"] + ["a", "a", "b", "b"] * 2  # interleaved
-    with pytest.raises(ValueError, match="clock"):
-        time_interleaved({}, clock="sundial")
-
-
-def test_noam_schedule_without_ramp():
-    p = nn.Parameter(torch.zeros(3))
-    opt = torch.optim.Adam([p], lr=1.0)
-    noam_schedule(opt, d_model=16, warmup=4, ramp=False)
-    seen = []
-    for _ in range(6):
-        seen.append(opt.param_groups[0]["lr"])
-        opt.zero_grad()
-        p.sum().backward()
-        opt.step()
-    assert seen == pytest.approx([noam_rate(k, 16, 4, ramp=False) for k in range(1, 7)])
+def test_config_and_keywords_build_the_same_model():
+    cfg = TransformerConfig(d_model=16, heads=2, layers=1, decoder_layers=2, dropout=0.0, norm_first=True)
+    torch.manual_seed(21)
+    a = Transformer(9, 7, cfg)
+    torch.manual_seed(21)
+    b = Transformer(9, 7, d_model=16, heads=2, layers=1, decoder_layers=2, dropout=0.0, norm_first=True)
+    assert a.config == b.config == cfg
+    for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert ka == kb
+        torch.testing.assert_close(va, vb, rtol=0, atol=0)
+    assert len(a.encoder.layers) == 1 and len(a.decoder.layers) == 2
+    assert isinstance(a.encoder.norm, nn.LayerNorm)  # pre-LN: a final LayerNorm
+    # keywords override a config's fields; the config itself is left alone (frozen)
+    c = Transformer(9, 7, cfg, d_model=32).config
+    assert c.d_model == 32 and c.heads == 2 and cfg.d_model == 16
+    assert TransformerEncoder(9, cfg).config == cfg
+    assert len(TransformerDecoder(7, cfg, layers=3).layers) == 2  # decoder_layers is set: it counts
+    assert len(TransformerDecoder(7, layers=3).layers) == 3  # decoder_layers None: layers
+    with pytest.raises(ValueError, match="heads must divide"):
+        TransformerConfig(d_model=10, heads=3)
+    with pytest.raises(ValueError, match="positional"):
+        TransformerConfig(positional="rotary")
+    with pytest.raises(TypeError):
+        Transformer(9, 7, widht=3)

@@ -1,4 +1,4 @@
-"""Tests of attnbook.utils and attnbook.plot."""
+"""Tests of attnbook.utils and attnbook.plot (importing plot changes no rcParams: tests/test_diagrams.py)."""
 
 import io
 
@@ -56,12 +56,14 @@ def test_heatmap_labels_and_errors():
 def test_hangul_is_drawn_without_missing_glyphs():
     """With a CJK font on the machine (CI installs fonts-noto-cjk), Korean labels draw without
     matplotlib's "Glyph ... missing from font" warning (warnings are errors in the tests)."""
-    from attnbook.plot import use_korean_font
+    from attnbook.plot import hangul_family
 
-    if use_korean_font(warn=False) is None:
+    if hangul_family() is None:
         pytest.skip("no font with Hangul on this machine (apt-get install fonts-noto-cjk)")
+    rc_before = dict(plt.rcParams)
     ax = heatmap(torch.eye(2), x_labels=["모양을", "어텐션"], y_labels=["a", "b"], title="셀프 어텐션")
-    ax.figure.canvas.draw()
+    assert dict(plt.rcParams) == rc_before  # the CJK font only inside the drawing
+    ax.figure.canvas.draw()  # drawn after the style context: the labels keep their font
     plt.close(ax.figure)
 
 

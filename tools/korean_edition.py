@@ -169,6 +169,9 @@ def translate_config(book: Path) -> dict:
     sphinx["html_search_language"] = "en"
     sphinx["html_css_files"] = list(sphinx.get("html_css_files", [])) + ["korean.css"]
     sphinx["attnbook_edition"] = "ko"
+    # the prompt over a collapsed bookkeeping cell (hide-input: its asserts, glue and records)
+    sphinx["nb_code_prompt_show"] = "본문을 뒷받침하는 검증 코드 보기"
+    sphinx["nb_code_prompt_hide"] = "검증 코드 숨기기"
     return config
 
 

@@ -14,7 +14,12 @@ The policy, enforced by ``tests/test_notebook_policy.py``:
    their position among the code cells, so it is stable from run to run).
 3. The first code cell is the install cell (installs the package where it is missing), tagged ``remove-cell`` (the site hides it).
 4. The kernel is ``python3``.
-5. Every cell has a unique ``id`` (nbformat 4.5 requires one; a cell pasted or split by hand often lacks it,
+5. A bookkeeping cell -- a code cell that only checks, glues and records (``assert``, ``glue``,
+   ``glue_many``, ``rec.record``, and the names only such cells use: ``attnbook_meta.is_bookkeeping``)
+   -- is tagged ``hide-input``: it still runs and still checks, and the page collapses its code out of
+   the reader's way (``remove-input``/``remove-cell`` also pass; a cell that the markdown above
+   introduces with a colon is part of the text and exempt).
+6. Every cell has a unique ``id`` (nbformat 4.5 requires one; a cell pasted or split by hand often lacks it,
    and ``nbformat.read`` then fails in the Colab edition's test). ``--apply`` gives such cells a fresh id.
 
 Usage: ``python tools/nbpolicy.py --apply notebooks`` after running a notebook,
@@ -29,6 +34,9 @@ import re
 import sys
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
+from attnbook_meta import CODE_HIDING_TAGS, bookkeeping_cells  # noqa: E402
 
 CHECK_TAG = "nbval-check-output"
 MAX_CHECKED_CHARS = 2000
@@ -113,6 +121,10 @@ def check(nb: dict, name: str) -> list[str]:
                         f"where find_spec('attnbook') is None; see CONTRIBUTING), tagged remove-cell")
     if nb.get("metadata", {}).get("kernelspec", {}).get("name") != "python3":
         problems.append(f"{name}: the kernel must be python3")
+    for i in bookkeeping_cells(nb.get("cells", [])):
+        if not CODE_HIDING_TAGS & set(nb["cells"][i].get("metadata", {}).get("tags", [])):
+            problems.append(f"{name}: cell {i} ({nb['cells'][i].get('id')}) only checks, glues or records: "
+                            "tag it hide-input (CONTRIBUTING, 'Thin notebooks')")
     seen: set[str] = set()
     for i, cell in enumerate(nb.get("cells", [])):
         where = f"{name}: cell {i}"

@@ -38,7 +38,6 @@ Without Chromium it stops with a message, or, with ``ATTNBOOK_SKIP_BROWSER=1``, 
 
 from __future__ import annotations
 
-import ast
 import functools
 import html
 import http.server
@@ -57,7 +56,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from attnbook_meta import book_language, toc_documents  # noqa: E402
+from attnbook_meta import book_language, code_names, is_bookkeeping, toc_documents  # noqa: E402
 
 PDF_NAME = "attnbook.pdf"                          # the student edition (the site's "book PDF" button)
 INSTRUCTOR_PDF_NAME = "attnbook-instructor.pdf"    # the same with the solutions
@@ -195,74 +194,7 @@ def prefix(doc: str) -> str:
 
 
 # ------------------------------------------------------------------------- bookkeeping cells
-BOOKKEEPING_CALLS = {"glue"}        # glue("name", value, display=False): a number for the prose
-BOOKKEEPING_OBJECTS = {"rec"}       # rec.record(...), rec.finish(): the chapter's Record
-
-
-def _is_bookkeeping_call(node: ast.AST) -> bool:
-    if not isinstance(node, ast.Call):
-        return False
-    f = node.func
-    if isinstance(f, ast.Name):
-        return f.id in BOOKKEEPING_CALLS
-    while isinstance(f, ast.Attribute):
-        f = f.value
-        if isinstance(f, ast.Name) and f.id in BOOKKEEPING_OBJECTS:
-            return True
-        if isinstance(f, ast.Call):
-            f = f.func
-    return False
-
-
-def _bound_names(*targets: ast.AST) -> set[str]:
-    """The names an assignment binds (its targets: not a comprehension's variables)."""
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-
-
-def _kind(stmt: ast.stmt, used_elsewhere: set[str]) -> str:
-    """``check`` (an assert, a glue or a record), ``support`` (binds only names that no cell below
-    uses), ``code`` (anything else)."""
-    if isinstance(stmt, ast.Assert):
-        return "check"
-    if isinstance(stmt, ast.Expr) and _is_bookkeeping_call(stmt.value):
-        return "check"
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):   # a bare string
-        return "support"
-    if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign):
-        value = stmt.value
-        if value is not None and _is_bookkeeping_call(value):
-            return "check"
-        names = _bound_names(*(stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]))
-        return "support" if names and not names & used_elsewhere else "code"
-    if isinstance(stmt, ast.For | ast.If | ast.While):   # a loop's variable counts for nothing
-        kinds = {_kind(s, used_elsewhere) for s in [*stmt.body, *stmt.orelse]}
-        if "code" in kinds:
-            return "code"
-        return "check" if "check" in kinds else "support"
-    return "code"
-
-
-def is_bookkeeping(code: str, used_elsewhere: set[str]) -> bool:
-    """A cell (with no output) whose code only checks, records or glues: every statement is an
-    ``assert``, a ``glue(...)``, a ``rec.…(...)``, or binds names that no cell below uses (the
-    values those checks and records are made of), and at least one checks. A handout leaves it out
-    (``rec.finish();``, the asserts behind the prose's claims, the numbers glued into it)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:                 # IPython syntax (%magic, !shell): not bookkeeping
-        return False
-    kinds = [_kind(s, used_elsewhere) for s in tree.body]
-    return bool(kinds) and "code" not in kinds and "check" in kinds
-
-
-def _names(code: str) -> set[str]:
-    """The names a cell's code mentions (variables and attributes)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return set(re.findall(r"[A-Za-z_]\w*", code))
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-        n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+# which cells are bookkeeping: attnbook_meta.is_bookkeeping (shared with the slides and nbpolicy)
 
 
 def _introduced(cell) -> bool:
@@ -279,7 +211,7 @@ def drop_bookkeeping(soup) -> list[str]:
     for cell in soup.select("div.cell"):
         pre = cell.select_one("div.cell_input pre")
         cells.append((cell, pre.get_text() if pre is not None else "", cell.select_one("div.cell_output")))
-    names = [_names(code) for _, code, _ in cells]
+    names = [code_names(code) for _, code, _ in cells]
     alive = [True] * len(cells)
     removed: list[str] = []
     # to a fixed point: a cell whose names only a removed cell used is bookkeeping too

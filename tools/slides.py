@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "book" / "_ext"))
 
 import myst_plain  # noqa: E402
-from attnbook_meta import book_language, is_notes_cell, shown_in, toc_chapters  # noqa: E402,F401  (toc_chapters: tools' and tests' entry)
+from attnbook_meta import book_language, is_check, is_notes_cell, shown_in, toc_chapters  # noqa: E402,F401  (toc_chapters: tools' and tests' entry)
 
 ROOT = Path(__file__).resolve().parent.parent
 REVEAL_VERSION = "5.2.1"
@@ -69,7 +69,6 @@ TABLE_ROWS = 10          # a longer table goes on over several slides
 BUDGET = 620             # below the title
 FIGURE_MIN = 300         # a figure takes the room left on its slide, at least this much
 FIGURE_ZOOM = 1.6        # and at most this many times its own size
-BOOKKEEPING_CALLS = {"glue", "record", "finish"}   # glue(...), rec.record(...), rec.finish()
 
 
 # ------------------------------------------------------------------------------- markdown
@@ -195,23 +194,10 @@ def shorten(sentence: str, limit: int = SENTENCE_WORDS) -> tuple[str, bool]:
 
 
 # --------------------------------------------------------------------------------- code
-def _callee(call: ast.Call) -> str:
-    f = call.func
-    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
-
-
 def _is_bookkeeping(stmt: ast.stmt) -> bool:
-    """``glue(...)``, ``rec.record(...)``, ``rec.finish()``, ``assert``, or a loop/if/with of them."""
-    if isinstance(stmt, (ast.Assert, ast.Pass)):
-        return True
-    if isinstance(stmt, ast.Expr):
-        v = stmt.value
-        return isinstance(v, ast.Constant) or (isinstance(v, ast.Call) and _callee(v) in BOOKKEEPING_CALLS)
-    if isinstance(stmt, (ast.For, ast.While, ast.If, ast.With)):
-        body = stmt.body + getattr(stmt, "orelse", [])
-        return any(_is_bookkeeping(s) for s in body) and all(
-            _is_bookkeeping(s) or isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)) for s in body)
-    return False
+    """An assert, a glue or a record (:func:`attnbook_meta.is_check`), a ``pass`` or a bare string."""
+    return (isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+            or is_check(stmt))
 
 
 def _names(node: ast.AST, ctx: type) -> set[str]:

@@ -45,12 +45,16 @@ WORDS = {
            "seconds": "seconds", "other": "other draws", "chapter": "chapter", "ours": "ours",
            "same": "same task?", "gap": "ours − paper", "note": "note", "data": "Data: ",
            "yes": "yes", "no": "no", "none": "no published figure", "not_shown": "not shown",
-           "scale": "not comparable, shown for scale", "paper_task": "paper: ", "ours_task": "ours: "},
+           "scale": "not comparable, shown for scale", "paper_task": "paper: ", "ours_task": "ours: ",
+           "notebook": "notebook", "run_seconds": "seconds (2 CPU cores)", "in_budget": "within budget",
+           "over": "NO", "whole_book": "whole book", "not_recorded": "not recorded"},
     "ko": {"what": "내용", "record": "기록 이름", "measured": "측정값", "paper": "논문", "source": "출처",
            "seconds": "초", "other": "다른 실행", "chapter": "장", "ours": "우리",
            "same": "같은 과제?", "gap": "우리 − 논문", "note": "참고", "data": "데이터: ",
            "yes": "예", "no": "아니요", "none": "발표된 수치 없음", "not_shown": "싣지 않음",
-           "scale": "비교할 수 없음, 규모를 보이려고 실음", "paper_task": "논문: ", "ours_task": "우리: "},
+           "scale": "비교할 수 없음, 규모를 보이려고 실음", "paper_task": "논문: ", "ours_task": "우리: ",
+           "notebook": "노트북", "run_seconds": "초 (CPU 코어 2개)", "in_budget": "예산 안",
+           "over": "초과", "whole_book": "책 전체", "not_recorded": "기록 없음"},
 }
 
 BUDGET_SECONDS = 180.0
@@ -373,6 +377,7 @@ def on_env_updated(app: Sphinx, env) -> None:
 def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
     import attnbook.results as results
 
+    words = WORDS[_lang(app)]
     timings = results.load_timings(results.results_dir(app.confdir))
     notebooks = sorted(d for d in app.env.found_docs if d.startswith("notebooks/"))
     rows, total = [], 0.0
@@ -382,14 +387,14 @@ def _timings_table(app: Sphinx, docname: str) -> list[nodes.Node]:
         title = app.env.titles[doc].astext() if doc in app.env.titles else doc
         if secs is None:
             logger.warning(f"no execution time recorded for {path}", location=docname)
-            rows.append([_link(app, docname, doc, title), "not recorded", ""])
+            rows.append([_link(app, docname, doc, title), words["not_recorded"], ""])
             continue
         total += secs
-        ok = "yes" if secs <= BUDGET_SECONDS else "NO"
+        ok = words["yes"] if secs <= BUDGET_SECONDS else words["over"]
         rows.append([_link(app, docname, doc, title), f"{secs:.0f}", ok])
-    rows.append([nodes.strong(text="whole book"), f"{total:.0f}",
-                 "yes" if total <= BOOK_BUDGET_SECONDS else "NO"])
-    return [_table(["notebook", "seconds (2 CPU cores)", "within budget"], rows)]
+    rows.append([nodes.strong(text=words["whole_book"]), f"{total:.0f}",
+                 words["yes"] if total <= BOOK_BUDGET_SECONDS else words["over"]])
+    return [_table([words[k] for k in ("notebook", "run_seconds", "in_budget")], rows)]
 
 
 _BUILDERS = {"scoreboard": _scoreboard_table, "results": _results_table, "timings": _timings_table}

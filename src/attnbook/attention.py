@@ -33,6 +33,23 @@ example (query ``(B, D)``) the mask is ``(B, S)``.
 A row whose keys are all masked gets all-zero weights (and so a zero output), with no NaN in the
 forward or the backward pass: there is nothing to attend to, and the model is told so by a zero
 vector rather than by a NaN that would poison training.
+
+**One API.** Every attention module returns ``(output, weights)`` and keeps the weights of its last
+forward pass, detached, as ``.weights``: :class:`Attention` (around :func:`attend`) and
+:class:`MultiHeadAttention` (Vaswani et al. 2017, taught in *Self-attention*,
+``notebooks/40_self_attention``, the building block of :mod:`attnbook.transformer`), whose masks
+are :func:`causal_mask` and :func:`key_padding_mask`.
+
+**Two paths, the same numbers.** :class:`MultiHeadAttention` has a readable path (a loop over
+heads, each an :func:`attnbook.attention.attend` call, so the weights are there to plot) and a fast
+path (``torch.nn.functional.scaled_dot_product_attention`` on all heads at once, which never forms
+the weights). As ``torch.nn.MultiheadAttention``, a call returns ``(output, weights)`` with the
+weights by default; the fast path is opt-in, ``need_weights=False`` (then the weights are None).
+The Transformer's layers (:mod:`attnbook.transformer`) build theirs with ``need_weights=False``,
+so training takes the fast path; :func:`attnbook.transformer.keep_weights` turns the weights on in
+a whole model for plotting.
+``fast=False`` always reads. The tests check that both paths give the same output, and that both
+equal ``torch.nn.MultiheadAttention`` with the same weights.
 """
 
 from __future__ import annotations
@@ -41,6 +58,7 @@ import math
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
@@ -51,7 +69,11 @@ __all__ = [
     "GeneralScore",
     "attend",
     "Attention",
+    "StaticScore",
     "SCORES",
+    "causal_mask",
+    "key_padding_mask",
+    "MultiHeadAttention",
 ]
 
 ScoreFn = Callable[[Tensor, Tensor], Tensor]
@@ -272,6 +294,26 @@ def attend(
     return output, weights
 
 
+class StaticScore(nn.Module):
+    r"""GAT's score as a score function: :math:`f(q, k) = \operatorname{LeakyReLU}(a_q^\top q + a_k^\top k)`
+    (Veličković et al. 2018, slope 0.2).
+
+    The query and the key each add a number of their own, so the ranking of the keys is the same
+    for every query: Brody et al. (2022) call such attention *static*. Taught in *Similarity
+    functions* (``notebooks/22_similarity``), against the dynamic scores above.
+
+    Shapes: query ``(B, T, D)``, key ``(B, S, D)`` -> scores ``(B, T, S)``.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.a_q = nn.Linear(dim, 1, bias=False)
+        self.a_k = nn.Linear(dim, 1, bias=False)
+
+    def forward(self, query: Tensor, key: Tensor) -> Tensor:
+        return F.leaky_relu(self.a_q(query) + self.a_k(key).transpose(-2, -1), 0.2)  # (B, T, S)
+
+
 class Attention(nn.Module):
     """A thin module around :func:`attend` that keeps the last weights for plotting.
 
@@ -289,10 +331,203 @@ class Attention(nn.Module):
         self.score = score
         self.weights: Tensor | None = None
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """:func:`attend` -> ``(output, weights)``; the weights are also kept, detached."""
         output, weights = attend(query, key, value, mask=mask, score=self.score)
         self.weights = weights.detach()
-        return output
+        return output, weights
 
     def extra_repr(self) -> str:
         return f"score={self.score!r}" if isinstance(self.score, str) else ""
+
+
+# --------------------------------------------------------------------------------------- masks
+
+
+def causal_mask(length: int, device: torch.device | str | None = None) -> Tensor:
+    """The causal (look-ahead) mask ``(T, T)``: query t may attend to keys ``0 .. t`` only.
+
+    ``True`` on and below the diagonal. Shared by the batch: it broadcasts to ``(B, T, T)``.
+
+    >>> causal_mask(3).int()
+    tensor([[1, 0, 0],
+            [1, 1, 0],
+            [1, 1, 1]], dtype=torch.int32)
+    """
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+def key_padding_mask(mask: Tensor) -> Tensor:
+    """A ``(B, S)`` token mask (``True`` = real token) as the key-padding mask ``(B, 1, S)``.
+
+    The middle axis broadcasts over the queries: every query of example b ignores b's padding.
+    """
+    if mask.dim() != 2 or mask.dtype != torch.bool:
+        raise ValueError(
+            f"expected a bool token mask of shape (B, S), got {mask.dtype} {tuple(mask.shape)}"
+        )
+    return mask.unsqueeze(1)  # (B, 1, S)
+
+
+def _check_mask(mask: Tensor, B: int, T: int, S: int) -> None:
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a bool tensor (True = attend), got dtype {mask.dtype}")
+    if mask.dim() not in (2, 3):
+        raise ValueError(
+            f"mask must broadcast to (B, T, S) = {(B, T, S)} as (T, S), (1, T, S), (B, 1, S) or "
+            f"(B, T, S); got {tuple(mask.shape)}"
+        )
+    try:
+        torch.broadcast_shapes(tuple(mask.shape), (B, T, S))
+    except RuntimeError as e:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to (B, T, S) = {(B, T, S)}"
+        ) from e
+
+
+# ------------------------------------------------------------------------ multi-head attention
+
+
+class MultiHeadAttention(nn.Module):
+    r"""Multi-head scaled dot-product attention (Vaswani et al. 2017, section 3.2.2).
+
+    .. math::
+
+        \operatorname{MultiHead}(Q, K, V) = [\operatorname{head}_1; \dots; \operatorname{head}_H] W^O,
+        \quad \operatorname{head}_h = \operatorname{softmax}\Big(\frac{(Q W_h^Q)(K W_h^K)^\top}{\sqrt{d_k}}\Big) V W_h^V
+
+    Args:
+        d_model: the model width D (of queries, keys, values and the output).
+        heads: the number of heads H; must divide D. Each head is :math:`d_k = d_v = D/H` wide.
+        dropout: dropout on the attention weights (training only), as in torch's module.
+        bias: add biases to the four projections.
+        fast: use ``scaled_dot_product_attention`` when no weights are asked for (default);
+            ``False``: always the readable per-head loop through :func:`attnbook.attention.attend`.
+        need_weights: the default of ``forward``'s ``need_weights``: True (as torch's module)
+            computes and returns the weights; False takes the fast path and returns None.
+
+    Parameters: ``w_q``, ``w_k``, ``w_v`` (``D -> H d_k``, i.e. the H blocks :math:`W_h^Q` side by
+    side) and ``w_o`` (:math:`W^O`: ``H d_v -> D``), all ``nn.Linear``.
+
+    Attributes:
+        need_weights: if True (the default), a forward pass that does not say otherwise computes
+            the weights (readable path); :func:`keep_weights` sets it on every such module of a model.
+        weights: the weights of the last forward pass ``(B, H, T, S)``, detached; None before any
+            and after a pass on the fast path (never an earlier batch's weights).
+
+    Shapes:
+        query ``(B, T, D)``, key ``(B, S, D)``, value ``(B, S, D)``; mask broadcastable to
+        ``(B, T, S)`` (see :func:`attnbook.attention.attend`), shared by the heads ->
+        ``(output (B, T, D), weights (B, H, T, S))``; the weights are None on the fast path.
+        A query whose keys are all masked gets a zero attention output (then ``w_o``'s bias), on both paths.
+    """
+
+    def __init__(self, d_model: int, heads: int, dropout: float = 0.0, bias: bool = True,
+                 fast: bool = True, need_weights: bool = True) -> None:
+        super().__init__()
+        if heads < 1 or d_model % heads:
+            raise ValueError(f"heads must divide d_model; got d_model={d_model}, heads={heads}")
+        self.d_model, self.heads, self.d_k = d_model, heads, d_model // heads
+        self.dropout, self.fast = dropout, fast
+        self.w_q = nn.Linear(d_model, d_model, bias=bias)  # W^Q = [W_1^Q ... W_H^Q]
+        self.w_k = nn.Linear(d_model, d_model, bias=bias)  # W^K
+        self.w_v = nn.Linear(d_model, d_model, bias=bias)  # W^V
+        self.w_o = nn.Linear(d_model, d_model, bias=bias)  # W^O: (H d_v) x D
+        self.need_weights = need_weights
+        self.weights: Tensor | None = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for lin in (self.w_q, self.w_k, self.w_v, self.w_o):
+            nn.init.xavier_uniform_(lin.weight)
+            if lin.bias is not None:
+                nn.init.zeros_(lin.bias)
+
+    def _check(self, query: Tensor, key: Tensor, value: Tensor) -> None:
+        D = self.d_model
+        shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
+        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
+            raise ValueError(f"expected query (B, T, {D}), key and value (B, S, {D}); got {shapes}")
+        if query.shape[-1] != D or key.shape[-1] != D or value.shape[-1] != D:
+            raise ValueError(f"{self!r} expects width D = {D}; got {shapes}")
+        if not (query.shape[0] == key.shape[0] == value.shape[0]) or key.shape[1] != value.shape[1]:
+            raise ValueError(
+                f"expected query (B, T, D), key and value (B, S, D) with one B and one S; got {shapes}"
+            )
+
+    def _split(self, x: Tensor) -> Tensor:
+        """``(B, L, D)`` -> ``(B, H, L, d_k)``: the H heads side by side become a head axis."""
+        B, L, _ = x.shape
+        return x.view(B, L, self.heads, self.d_k).transpose(1, 2)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        mask: Tensor | None = None,
+        need_weights: bool | None = None,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attend; see the class docstring.
+
+        Args:
+            query, key, value: ``(B, T, D)``, ``(B, S, D)``, ``(B, S, D)``.
+            mask: boolean, ``True`` = attend, broadcastable to ``(B, T, S)``; None: no mask.
+            need_weights: compute, keep and return the weights (readable path); False: the fast
+                path, no weights (``.weights`` becomes None). Default: the module's
+                ``need_weights`` attribute (True unless the module was built or set otherwise).
+
+        Returns:
+            ``(output (B, T, D), weights)``: weights ``(B, H, T, S)`` if they were computed (readable
+            path), else None.
+        """
+        self._check(query, key, value)
+        B, T, S = query.shape[0], query.shape[1], key.shape[1]
+        if mask is not None:
+            _check_mask(mask, B, T, S)
+        want = self.need_weights if need_weights is None else need_weights
+        # 1) project: Q = X W^Q, K = X W^K, V = X W^V, and split D into H heads of d_k
+        q = self._split(self.w_q(query))  # (B, H, T, d_k)
+        k = self._split(self.w_k(key))  # (B, H, S, d_k)
+        v = self._split(self.w_v(value))  # (B, H, S, d_v)
+        p = self.dropout if self.training else 0.0
+        if self.fast and not want:
+            out, weights = self._fast(q, k, v, mask, p), None  # (B, H, T, d_v)
+            self.weights = None  # never leave an earlier batch's weights behind
+        else:
+            out, weights = self._readable(q, k, v, mask, p)  # (B, H, T, d_v), (B, H, T, S)
+            self.weights = weights.detach()
+        # 3) concatenate the heads, [head_1; ...; head_H] (B, T, H d_v), and mix them with W^O
+        out = out.transpose(1, 2).reshape(B, T, self.d_model)
+        return self.w_o(out), weights
+
+    @staticmethod
+    def _readable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float):
+        """2) head_h = attend(Q_h, K_h, V_h): one scaled dot-product attention per head."""
+        outs, weights = [], []
+        for h in range(q.shape[1]):
+            out_h, w_h = attend(q[:, h], k[:, h], v[:, h], mask=mask)  # (B, T, d_v), (B, T, S)
+            if p > 0.0:  # dropout on the weights, as torch's module does (training only)
+                out_h = F.dropout(w_h, p) @ v[:, h]
+            outs.append(out_h)
+            weights.append(w_h)
+        return torch.stack(outs, 1), torch.stack(weights, 1)  # (B, H, T, d_v), (B, H, T, S)
+
+    @staticmethod
+    def _fast(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float) -> Tensor:
+        """2) all heads at once with ``scaled_dot_product_attention`` (no weights formed)."""
+        if mask is None:
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
+        m = mask.unsqueeze(1) if mask.dim() == 3 else mask  # (B|1, 1, T|1, S) or (T, S)
+        # A query with no key to attend to gets a zero output, as in attend: let it attend
+        # everywhere (finite, whatever the kernel does with an all-masked row), then zero it.
+        has_any = m.any(-1, keepdim=True)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=m | ~has_any, dropout_p=p)
+        return out * has_any
+
+    def extra_repr(self) -> str:
+        return (f"{self.d_model}, heads={self.heads}, dropout={self.dropout}, fast={self.fast}, "
+                f"need_weights={self.need_weights}")

@@ -38,15 +38,16 @@ embeddings ``(B, L, D)``, convolution features ``(B, F, L + k - 1)``, pooled ``(
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnbook.data.text import Vocab, pad_batch
-from attnbook.train import History, fit
-from attnbook.utils import generator
+from attnbook.train import train_step
+from attnbook.utils import seed_everything
 
 __all__ = [
     "conv_windows",
@@ -57,13 +58,8 @@ __all__ = [
     "CharCNN",
     "max_norm_",
     "add_max_norm",
-    "encode",
-    "collate",
-    "length_buckets",
-    "fit_classifier",
-    "predict",
-    "accuracy",
-    "draw_textcnn",
+    "textcnn_step_seconds",
+    "top_ngrams",
 ]
 
 
@@ -214,13 +210,13 @@ class TextCNN(nn.Module):
     of 50 with Adadelta, early stopping on a dev split.
 
     Args:
-        vocab_size: number of token ids; id ``padding_idx`` gets a zero vector.
-        n_classes: C.
+        vocab_size: number of token ids; id ``pad_id`` gets a zero vector.
+        num_classes: C.
         embed_dim: D.
         widths: the filter widths k.
         n_maps: filters per width.
         dropout: dropout probability on the pooled features (training only).
-        padding_idx: the padding id (``vocab.pad_id``).
+        pad_id: the padding id (``vocab.pad_id``).
         embeddings: optional ``(vocab_size, D)`` pretrained vectors (CNN-static / non-static).
         freeze: keep ``embeddings`` fixed (CNN-static).
         readable: compute the convolutions with :func:`conv_windows` (tests; same numbers).
@@ -236,12 +232,12 @@ class TextCNN(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        n_classes: int,
+        num_classes: int,
         embed_dim: int = 300,
         widths: Sequence[int] = (3, 4, 5),
         n_maps: int = 100,
         dropout: float = 0.5,
-        padding_idx: int = 0,
+        pad_id: int = 0,
         embeddings: Tensor | None = None,
         freeze: bool = False,
         readable: bool = False,
@@ -254,17 +250,17 @@ class TextCNN(nn.Module):
                     f"{tuple(embeddings.shape)}"
                 )
             self.embed = nn.Embedding.from_pretrained(embeddings.float(), freeze=freeze,
-                                                      padding_idx=padding_idx)
+                                                      padding_idx=pad_id)
         else:
             # Kim's random vectors: uniform in [-0.25, 0.25] (his code; the padding row stays 0)
-            self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+            self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
             with torch.no_grad():
                 self.embed.weight.uniform_(-0.25, 0.25)
-                self.embed.weight[padding_idx].zero_()
+                self.embed.weight[pad_id].zero_()
         self.widths, self.n_maps, self.embed_dim = tuple(widths), n_maps, embed_dim
         self.convs = nn.ModuleList(ConvMaxPool(embed_dim, n_maps, k, readable) for k in self.widths)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(n_maps * len(self.widths), n_classes)
+        self.out = nn.Linear(n_maps * len(self.widths), num_classes)
         self.last_windows: dict[int, Tensor] = {}
 
     def features(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -300,13 +296,13 @@ class CharCNN(nn.Module):
     what the zero padding of a "same" convolution assumes at the end of a string.
 
     Args:
-        n_chars: size of the character vocabulary (one-hot width); id ``padding_idx`` is zero.
-        n_classes: C.
+        n_chars: size of the character vocabulary (one-hot width); id ``pad_id`` is zero.
+        num_classes: C.
         channels: feature maps per convolution.
         widths: the widths of the stacked convolutions (odd).
         hidden: width of the fully connected layer.
         dropout: dropout before each fully connected layer.
-        padding_idx: the padding id.
+        pad_id: the padding id.
 
     Shapes:
         tokens ``(B, L)`` int64, mask ``(B, L)`` bool -> logits ``(B, C)``.
@@ -315,23 +311,23 @@ class CharCNN(nn.Module):
     def __init__(
         self,
         n_chars: int,
-        n_classes: int,
+        num_classes: int,
         channels: int = 128,
         widths: Sequence[int] = (5, 3, 3),
         hidden: int = 256,
         dropout: float = 0.5,
-        padding_idx: int = 0,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
         if any(k % 2 == 0 for k in widths):
             raise ValueError(f"'same' convolutions need odd widths, got {tuple(widths)}")
-        self.n_chars, self.padding_idx, self.widths = n_chars, padding_idx, tuple(widths)
+        self.n_chars, self.pad_id, self.widths = n_chars, pad_id, tuple(widths)
         dims = [n_chars] + [channels] * len(widths)
         self.convs = nn.ModuleList(
             nn.Conv1d(a, b, k, padding=k // 2) for a, b, k in zip(dims, dims[1:], widths, strict=False)
         )
         self.fc = nn.Linear(channels, hidden)
-        self.out = nn.Linear(hidden, n_classes)
+        self.out = nn.Linear(hidden, num_classes)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -351,168 +347,48 @@ class CharCNN(nn.Module):
         return f"CharCNN({self.n_chars}, {self.out.out_features}, widths={self.widths})"
 
 
-# ----------------------------------------------------------------------------------------------
-# Text batches built on the data layer (Vocab, pad_batch)
+def textcnn_step_seconds(embed_dim: int, vocab_size: int = 18_000, batch_size: int = 50,
+                         length: int = 21, steps: int = 5, seed: int = 0) -> float:
+    """Median seconds of one Adam step of a :class:`TextCNN` of width ``embed_dim`` (the other
+    settings Kim's) on a random batch of ``batch_size`` sentences of ``length`` tokens; the first
+    of ``steps + 1`` steps (a cold start) is left out. Seeds the global generators with ``seed``."""
+    seed_everything(seed)
+    model = TextCNN(vocab_size, 2, embed_dim=embed_dim)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x = torch.randint(1, vocab_size, (batch_size, length))
+    y = torch.randint(0, 2, (batch_size,))
+    times = []
+    for _ in range(steps + 1):
+        t0 = time.perf_counter()
+        train_step(model, (x, y), lambda m, b: F.cross_entropy(m(b[0]), b[1]), opt, max_grad_norm=None)
+        times.append(time.perf_counter() - t0)
+    return float(statistics.median(times[1:]))
 
 
-def encode(texts: Sequence[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = str.split) -> list[list[int]]:
-    """Token ids of each text (unknown tokens -> ``vocab.unk_id``). Kim's files are already
-    tokenized, so the default tokenizer splits on whitespace."""
-    return [vocab.encode(tokenize(t)) for t in texts]
+def top_ngrams(features: Tensor, windows: Tensor, widths: Tensor, ids: Tensor,
+               decode: Callable[[list[int]], list[str]], f: int, n: int = 6) -> list[str]:
+    """The n-grams on which filter ``f`` of a trained :class:`TextCNN` fires hardest, strongest
+    first and without repeats: what the filter has learned to detect.
 
-
-def collate(examples: Sequence[tuple[Sequence[int], int]], pad_id: int = 0) -> tuple[Tensor, Tensor, Tensor]:
-    """``[(ids, label), ...]`` -> ``(tokens (B, L), mask (B, L), labels (B,))`` via ``pad_batch``."""
-    ids, _, mask = pad_batch([e[0] for e in examples], pad_id=pad_id)
-    labels = torch.tensor([int(e[1]) for e in examples], dtype=torch.long)
-    return ids, mask, labels
-
-
-def length_buckets(lengths: Tensor, batch_size: int, seed: int = 0, jitter: float = 2.0) -> list[Tensor]:
-    """Batches of sentences of similar length, so that little time goes into padding.
-
-    The indices are sorted by ``length + uniform(0, jitter)`` noise (so equal lengths are mixed
-    at random) and cut into batches of ``batch_size``; the batches come in a random order.
-
-    Returns:
-        a list of int64 index tensors that partition ``range(len(lengths))``.
+    Args:
+        features: ``(N, F)`` pooled features of N sentences (:meth:`TextCNN.features`).
+        windows: ``(N, F)`` the winning window of each filter (``last_windows``, widths concatenated
+            in the order of ``features``).
+        widths: ``(F,)`` each filter's width k.
+        ids: ``(N, L)`` the sentences' token ids (padding after the words).
+        decode: token ids -> words without padding (``vocab.decode``).
+        f: the filter.
+        n: how many n-grams.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    g = generator(seed)
-    order = torch.argsort(lengths.float() + jitter * torch.rand(len(lengths), generator=g))
-    batches = list(order.split(batch_size))
-    return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+    out: list[str] = []
+    k = int(widths[f])
+    for i in features[:, f].argsort(descending=True).tolist():
+        t = int(windows[i, f])  # window t covers tokens t - k + 1 .. t
+        words = decode(ids[i].tolist())
+        gram = " ".join(words[max(t - k + 1, 0): t + 1])
+        if gram not in out:
+            out.append(gram)
+        if len(out) == n:
+            break
+    return out
 
-
-def fit_classifier(
-    model: nn.Module,
-    seqs: Sequence[Sequence[int]],
-    labels: Sequence[int],
-    dev: tuple[Sequence[Sequence[int]], Sequence[int]] | None = None,
-    epochs: int = 3,
-    lr: float = 3e-3,
-    batch_size: int = 50,
-    max_norm: float | None = 3.0,
-    patience: int | None = None,
-    seed: int = 0,
-    pad_id: int = 0,
-    desc: str = "epochs",
-    show_progress: bool = True,
-) -> History:
-    """Train a ``model(tokens, mask) -> logits`` classifier with :func:`attnbook.train.fit`.
-
-    Kim's protocol, with the choices of this book: mini-batches of ``batch_size`` (50 as Kim) cut
-    by :func:`length_buckets` once (``fit`` shuffles their order every epoch), Adam at ``lr``
-    (Kim: Adadelta), the max-norm constraint on ``model.out.weight`` after every step (None: none),
-    no gradient clipping, early stopping on the accuracy on ``dev`` (the best epoch's weights are
-    restored).
-
-    Returns:
-        the :class:`attnbook.train.History`.
-    """
-    if len(seqs) != len(labels):
-        raise ValueError(f"{len(seqs)} sequences but {len(labels)} labels")
-    device = next(model.parameters()).device
-    ids, lengths, mask = pad_batch(seqs, pad_id=pad_id)  # (N, L), (N,), (N, L): padded once
-    y = torch.as_tensor(list(labels), dtype=torch.long)
-    batches = length_buckets(lengths, batch_size, seed=seed)
-
-    def collate_bucket(chosen: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        idx = chosen[0]  # fit hands over a list of one bucket
-        width = max(int(lengths[idx].max()), 1)
-        return ids[idx, :width].to(device), mask[idx, :width].to(device), y[idx].to(device)
-
-    # foreach: one multi-tensor update instead of a loop over the parameters -- the same numbers
-    # (bit for bit on the CPU), a quarter less time per Adam step for this small model
-    opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    if max_norm is not None:
-        add_max_norm(opt, model.out.weight, max_norm)
-    evaluate = None if dev is None else (lambda m: accuracy(m, dev[0], dev[1], pad_id=pad_id))
-    return fit(
-        model, batches, collate_bucket, lambda m, b: F.cross_entropy(m(b[0], b[1]), b[2]),
-        epochs=epochs, batch_size=1, optimizer=opt, evaluate=evaluate, patience=patience,
-        max_grad_norm=None, seed=seed, show_progress=show_progress, desc=desc,
-    )
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module,
-    seqs: Sequence[Sequence[int]],
-    batch_size: int = 500,
-    pad_id: int = 0,
-    device: torch.device | str | None = None,
-) -> Tensor:
-    """Predicted class ids ``(N,)`` (on the CPU) of ``model(tokens, mask)`` in eval mode.
-
-    Sentences are batched by length (less padding) and the predictions put back in input order.
-    """
-    was_training = model.training
-    model.eval()
-    device = device or next(model.parameters()).device
-    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
-    pred = torch.zeros(len(seqs), dtype=torch.long)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        ids, _, mask = pad_batch([seqs[i] for i in idx], pad_id=pad_id)
-        pred[idx] = model(ids.to(device), mask.to(device)).argmax(-1).cpu()
-    model.train(was_training)
-    return pred
-
-
-def accuracy(model: nn.Module, seqs: Sequence[Sequence[int]], labels: Sequence[int], **kwargs) -> float:
-    """Fraction of ``seqs`` whose prediction equals the label."""
-    if len(seqs) != len(labels):
-        raise ValueError(f"{len(seqs)} sequences but {len(labels)} labels")
-    pred = predict(model, seqs, **kwargs)
-    return (pred == torch.as_tensor(list(labels))).float().mean().item()
-
-
-def draw_textcnn(ax, words: Sequence[str] = ("the", "film", "is", "not", "bad", "at", "all"),
-                 widths: Sequence[int] = (3, 4, 5), embed_dim: int = 5, n_maps: int = 2):
-    """Draw TextCNN (the chapter's diagram): the sentence matrix, one window per width, the
-    feature maps, max-over-time pooling, the concatenated features and the softmax layer."""
-    from matplotlib.patches import Rectangle
-
-    colors = ["tab:red", "tab:green", "tab:blue", "tab:purple", "tab:orange"]
-    L = len(words)
-    # the sentence matrix: one row per word, embed_dim cells
-    for r, w in enumerate(words):
-        y = L - 1 - r
-        ax.text(-0.3, y + 0.5, w, ha="right", va="center", fontsize=9)
-        for c in range(embed_dim):
-            ax.add_patch(Rectangle((c * 0.5, y), 0.5, 1, fc="whitesmoke", ec="gray", lw=0.5))
-    ax.text(embed_dim * 0.25, L + 0.4, "L x D sentence matrix", ha="center", fontsize=8)
-    x_maps, x_pool, x_out = 5.0, 8.5, 10.5
-    row = 0
-    for i, k in enumerate(widths):
-        col = colors[i % len(colors)]
-        top = L - i  # an example window of k words starting at word i
-        ax.add_patch(Rectangle((-0.05, top - k), embed_dim * 0.5 + 0.1, k, fc="none", ec=col, lw=2))
-        n_win = L + k - 1
-        for m in range(n_maps):
-            x0 = x_maps + (i * n_maps + m) * 0.45
-            for t in range(n_win):
-                ax.add_patch(Rectangle((x0, L - (t + 1) * L / n_win), 0.35, L / n_win,
-                                       fc=col, alpha=0.15 + 0.5 * ((t * 7 + m * 3) % 5 == 0), ec="none"))
-            # max-over-time: one cell per map
-            ax.add_patch(Rectangle((x_pool, L - 1 - row * 0.55), 0.5, 0.5, fc=col, alpha=0.8, ec="k", lw=0.5))
-            ax.annotate("", xy=(x_pool, L - 0.75 - row * 0.55), xytext=(x0 + 0.35, L / 2),
-                        arrowprops=dict(arrowstyle="-", color=col, lw=0.5, alpha=0.5))
-            row += 1
-        ax.annotate("", xy=(x_maps + i * n_maps * 0.45, L - 0.2), xytext=(embed_dim * 0.5 + 0.1, top - k / 2),
-                    arrowprops=dict(arrowstyle="->", color=col, lw=1))
-        ax.text(x_maps + (i * n_maps + 0.5) * 0.45, L + 0.4, f"k={k}", ha="center", fontsize=8, color=col)
-    ax.text(x_maps + 1.3, -0.8, "feature maps\n(one per filter)", ha="center", fontsize=8)
-    ax.text(x_pool + 0.25, -0.8, "max over\ntime", ha="center", fontsize=8)
-    for c in range(2):
-        ax.add_patch(Rectangle((x_out, L / 2 - 1 + c * 1.2), 0.5, 0.5, fc="gold", ec="k", lw=0.5))
-    ax.annotate("", xy=(x_out, L / 2), xytext=(x_pool + 0.5, L / 2),
-                arrowprops=dict(arrowstyle="->", lw=1))
-    ax.text(x_out + 0.25, -0.8, "dropout,\nsoftmax", ha="center", fontsize=8)
-    ax.set_xlim(-2.2, x_out + 1.2)
-    ax.set_ylim(-1.6, L + 1)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return ax

@@ -5,11 +5,10 @@ Taught in *The Transformer* (``notebooks/41_transformer``), where the Transforme
 attention RNN of chapter 21 race on the same task: held-out exact match against training time,
 and the time each needs to reach 99 %.
 
-- :func:`fit_timed` trains like :func:`attnbook.train.fit` -- the same step,
-  :func:`attnbook.train.train_step` (seeded mini-batches, Adam or a given optimizer, gradient
-  clipping) -- but for a budget of *seconds* instead of epochs, and evaluates every
-  ``eval_every`` seconds or every ``eval_every_steps`` steps of training. Only training counts on its clock -- building the
-  batch, forward, backward, the optimizer step -- not the evaluations.
+- :func:`fit_timed` is :func:`attnbook.train.fit` -- the same loop, the same seeded mini-batches
+  and steps -- for a budget of *seconds* instead of epochs, evaluating every ``eval_every``
+  seconds or every ``eval_every_steps`` steps of training. Only training counts on its clock --
+  building the batch, forward, backward, the optimizer step -- not the evaluations.
 - :class:`Curve` holds the result; :meth:`Curve.time_to` is the time at which the score first
   reaches a target, interpolated linearly between the two evaluations around the crossing (the
   evaluations are ``eval_every`` seconds apart, so without interpolation every time would be
@@ -31,21 +30,17 @@ the wall time) or ``"wall"`` (``time.perf_counter``).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
-from attnbook.train import minibatches, train_step
-from attnbook.utils import model_device, progress, seed_everything, to_device
+from attnbook.train import CLOCKS, History, fit  # CLOCKS: the clocks of fit, defined beside it
+from attnbook.utils import model_device, to_device
 
 __all__ = ["CLOCKS", "Curve", "fit_timed", "teacher_forced_accuracy", "teacher_forced_exact",
            "teacher_forced_exact_match"]
-
-CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
-
 
 @dataclass
 class Curve:
@@ -68,6 +63,21 @@ class Curve:
     train_seconds: float = 0.0
     total_steps: int = 0
     eval_seconds: float = 0.0
+
+    @classmethod
+    def from_history(cls, hist: History) -> Curve:
+        """The curve of a :func:`attnbook.train.fit` run: its evaluations, and the mean training
+        loss of the steps between each evaluation and the one before it (NaN where none)."""
+        losses, prev = [], 0
+        for step in hist.steps:
+            total = 0.0
+            for loss in hist.step_loss[prev:step]:  # summed in order, as the steps came
+                total += loss
+            losses.append(total / (step - prev) if step > prev else math.nan)
+            prev = step
+        return cls(seconds=list(hist.seconds), steps=list(hist.steps), scores=list(hist.val_score),
+                   losses=losses, train_seconds=hist.train_seconds, total_steps=hist.total_steps,
+                   eval_seconds=hist.eval_seconds)
 
     @property
     def final(self) -> float:
@@ -122,8 +132,13 @@ def fit_timed(
     show_progress: bool = True,
     desc: str = "training",
 ) -> Curve:
-    """Train ``model`` for ``seconds`` of training time, evaluating every ``eval_every`` seconds
-    (or every ``eval_every_steps`` optimizer steps).
+    """Train ``model`` for ``seconds`` of training time, evaluating before training, every
+    ``eval_every`` seconds (or every ``eval_every_steps`` optimizer steps) and at the end: a
+    learning curve.
+
+    This is :func:`attnbook.train.fit` with a budget of seconds and no epochs -- the same steps on
+    the same seeded batches -- that evaluates on a schedule of time and keeps the last weights
+    (not the best), its :class:`~attnbook.train.History` read as a :class:`Curve`.
 
     Args:
         model: the module to train (train mode for steps, eval mode and ``torch.no_grad()`` for
@@ -143,7 +158,7 @@ def fit_timed(
         max_steps: stop after this many optimizer steps (also evaluated then).
         eval_every_steps: also evaluate after every this many optimizer steps -- a schedule that
             does not depend on the machine's speed (with ``eval_every=None``, the only one).
-        clock: ``"cpu"`` (this process's CPU time) or ``"wall"``.
+        clock: ``"cpu"`` (this process's CPU time) or ``"wall"`` (:data:`CLOCKS`).
         show_progress: a progress bar over the training seconds.
         desc: the progress bar's label.
 
@@ -152,73 +167,20 @@ def fit_timed(
     """
     if seconds is None and max_steps is None:
         raise ValueError("give a budget: seconds, max_steps or both")
-    if (seconds is not None and seconds <= 0) or (eval_every is not None and eval_every <= 0):
-        raise ValueError(f"seconds and eval_every must be > 0, got {seconds}, {eval_every}")
     if eval_every is None and eval_every_steps is None:
         raise ValueError("give eval_every (seconds) or eval_every_steps")
-    if eval_every_steps is not None and eval_every_steps < 1:
-        raise ValueError(f"eval_every_steps must be >= 1, got {eval_every_steps}")
-    if clock not in CLOCKS:
-        raise ValueError(f"unknown clock {clock!r}; choose from {sorted(CLOCKS)}")
     if len(examples) == 0:
         raise ValueError("fit_timed needs at least one training example")
-    now = CLOCKS[clock]
-    gen = seed_everything(seed) if seed is not None else None
-    device = model_device(model)
-    opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    curve = Curve()
-    loss_sum, loss_n = 0.0, 0
+    hist = fit(model, examples, collate, loss_fn, epochs=None, batch_size=batch_size, lr=lr,
+               optimizer=optimizer, evaluate=evaluate or _no_score, target=target,
+               max_grad_norm=max_grad_norm, seed=seed, show_progress=show_progress, desc=desc,
+               max_steps=max_steps, seconds=seconds, eval_every_steps=eval_every_steps,
+               eval_every_seconds=eval_every, eval_at_start=True, keep_best=False, clock=clock)
+    return Curve.from_history(hist)
 
-    def score() -> bool:
-        """Evaluate (off the training clock); True when the target is reached."""
-        nonlocal loss_sum, loss_n
-        t0 = now()
-        model.eval()
-        with torch.no_grad():
-            s = math.nan if evaluate is None else float(evaluate(model))
-        model.train()
-        curve.eval_seconds += now() - t0
-        curve.seconds.append(curve.train_seconds)
-        curve.steps.append(curve.total_steps)
-        curve.scores.append(s)
-        curve.losses.append(loss_sum / loss_n if loss_n else math.nan)
-        loss_sum, loss_n = 0.0, 0
-        return target is not None and evaluate is not None and s >= target
 
-    budget = math.inf if seconds is None else seconds
-    bar = progress(total=None if seconds is None else round(seconds, 1), desc=desc, unit="s",
-                   disable=not show_progress,
-                   leave=False, mininterval=1.0,
-                   bar_format=("{desc}: {n:.1f} s{postfix}" if seconds is None
-                               else "{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}"))
-    done = score()
-    next_eval = math.inf if eval_every is None else eval_every
-    while not done:
-        for idx in minibatches(len(examples), batch_size, generator=gen):
-            t0 = now()
-            batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
-            loss = train_step(model, batch, loss_fn, opt, max_grad_norm)
-            loss_sum, loss_n = loss_sum + loss, loss_n + 1
-            dt = now() - t0
-            curve.train_seconds += dt
-            curve.total_steps += 1
-            if hasattr(bar, "update"):
-                bar.update(min(dt, max(0.0, budget - bar.n)))
-            out_of_time = curve.train_seconds >= budget
-            out_of_steps = max_steps is not None and curve.total_steps >= max_steps
-            step_due = eval_every_steps is not None and curve.total_steps % eval_every_steps == 0
-            if curve.train_seconds >= next_eval or step_due or out_of_time or out_of_steps:
-                while next_eval <= curve.train_seconds:
-                    next_eval += eval_every
-                done = score() or out_of_time or out_of_steps
-                if hasattr(bar, "set_postfix"):
-                    bar.set_postfix({"score": f"{curve.scores[-1]:.3f}"})
-            if done:
-                break
-    if hasattr(bar, "close"):
-        bar.close()
-    model.eval()
-    return curve
+def _no_score(model: nn.Module) -> float:
+    return math.nan
 
 
 @torch.no_grad()

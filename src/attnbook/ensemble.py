@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnbook.gat import GAT, edge_attention, gat_scores
-from attnbook.gcn import GCN, gcn_propagate
+from attnbook.gat import GAT, edge_attention, gat_optimizer, gat_scores
+from attnbook.gcn import GCN, gcn_optimizer, gcn_propagate
 from attnbook.graph import (
     SparseRows,
     add_self_loops,
@@ -189,8 +189,8 @@ class _EnsembleBase(nn.Module):
 
     def attention_parameters(self) -> list[nn.Parameter]:
         """The stacked attention vectors :math:`a_{\\mathrm{src}}, a_{\\mathrm{dst}}` of both layers
-        (empty for a GCN): :func:`attnbook.graph_train.fit_ensemble` can exempt them from weight
-        decay (``attention_weight_decay``)."""
+        (empty for a GCN): :func:`attnbook.gat.gat_optimizer` can exempt them from weight decay
+        (``attention_weight_decay``)."""
         return [getattr(self, mine) for mine, theirs in self._LAYOUT if ".att_" in theirs]
 
     def first_layer_parameters(self) -> list[nn.Parameter]:
@@ -296,6 +296,12 @@ class GATEnsemble(_EnsembleBase):
         xw2 = torch.einsum("nrd,rdc->nrc", h, self.w2).view(N1, R, self.out_heads, C)
         return self._attend(xw2, self.att_src2, self.att_dst2, l2, N2).mean(dim=2) + self.b2  # (N2, R, C)
 
+    def configure_optimizer(self, lr: float = 0.005, weight_decay: float = 5e-4,
+                            attention_weight_decay: float | None = None) -> torch.optim.Adam:
+        """The GAT paper's optimiser, :func:`attnbook.gat.gat_optimizer`: Adam's update is
+        element-wise, so each copy is optimised as it would be alone."""
+        return gat_optimizer(self, lr, weight_decay, attention_weight_decay)
+
     def __repr__(self) -> str:
         return (f"GATEnsemble({self.num_models} x GAT({self.in_features}, {self.num_classes}, "
                 f"hidden={self.hidden}, heads={self.heads}, out_heads={self.out_heads}))")
@@ -341,6 +347,10 @@ class GCNEnsemble(_EnsembleBase):
         h = dropout(F.relu(h), self.dropout, self.training)
         hw = torch.einsum("nrd,rdc->nrc", h, self.w2)  # (N1, R, C)
         return gcn_propagate(hw, l2.src, l2.dst, l2.weight, N2) + self.b2  # (N2, R, C)
+
+    def configure_optimizer(self, lr: float = 0.01, weight_decay: float = 5e-4) -> torch.optim.Adam:
+        """Kipf & Welling's optimiser, :func:`attnbook.gcn.gcn_optimizer` (decay on the first layer)."""
+        return gcn_optimizer(self, lr, weight_decay)
 
     def __repr__(self) -> str:
         return f"GCNEnsemble({self.num_models} x GCN({self.in_features}, {self.num_classes}, hidden={self.hidden}))"

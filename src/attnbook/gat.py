@@ -35,8 +35,10 @@ Two implementations that give the same numbers (tested):
 
 Beside them: :class:`GAT` (the paper's two-layer model), :class:`GATv2Layer`, :class:`LookupNet`
 (one attention layer for GATv2's dictionary-lookup task,
-:func:`attnbook.data.synthetic.dictionary_lookup`) and :func:`attention_entropy` (how far a
-node's attention is from uniform). The GCN baseline is :mod:`attnbook.gcn`; R models trained
+:func:`attnbook.data.synthetic.dictionary_lookup`), :func:`gat_optimizer` (the paper's Adam and
+weight decay, :meth:`GAT.configure_optimizer`) and :func:`attention_entropy` (how far a
+node's attention is from uniform). Every layer keeps its last coefficients, detached, as
+``.weights``; ``return_attention=True`` also returns them. The GCN baseline is :mod:`attnbook.gcn`; R models trained
 at once, :mod:`attnbook.ensemble`; the training loop, :mod:`attnbook.graph_train`.
 
 Shapes (the book's notation page): N nodes, E edges, F input features, H heads, Dh (:math:`D_h`,
@@ -45,6 +47,9 @@ the paper's F') features per head, C classes, R models (seeds).
 """
 
 from __future__ import annotations
+
+import re
+from typing import Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -70,6 +75,8 @@ __all__ = [
     "GATv2Layer",
     "GAT",
     "LookupNet",
+    "attention_parameters",
+    "gat_optimizer",
     "attention_entropy",
     "attention_spread",
 ]
@@ -149,7 +156,7 @@ class _HeadsBase(nn.Module):
         width = heads * out_features if concat else out_features
         self.bias = nn.Parameter(torch.empty(width)) if bias else None
         self.reset_parameters()
-        self.attention: Tensor | None = None  # the last forward's coefficients, for plotting
+        self.weights: Tensor | None = None  # the last forward's coefficients, detached, for plotting
 
     def _make_weights(self) -> None:
         raise NotImplementedError
@@ -222,8 +229,21 @@ class GATLayer(_GATBase):
     Shapes:
         - input: x ``(N, F)`` (a Tensor or :class:`attnbook.graph.SparseRows`), edge_index ``(2, E)``
         - output: ``(N, H*Dh)`` if ``concat`` else ``(N, Dh)``; with ``return_attention=True`` also
-          ``(edge_index with loops (2, E'), alpha (E', H))``.
+          ``(edge_index with loops (2, E'), alpha (E', H))``, as PyG's
+          ``return_attention_weights=True``.
+
+    Attributes:
+        weights: the last forward's coefficients alpha ``(E', H)``, detached (the edges of the
+            returned ``edge_index``: the input's, plus self-loops).
     """
+
+    @overload
+    def forward(self, x: Tensor | SparseRows, edge_index: Tensor,
+                return_attention: Literal[False] = False) -> Tensor: ...
+
+    @overload
+    def forward(self, x: Tensor | SparseRows, edge_index: Tensor,
+                return_attention: Literal[True]) -> tuple[Tensor, tuple[Tensor, Tensor]]: ...
 
     def forward(
         self, x: Tensor | SparseRows, edge_index: Tensor, return_attention: bool = False
@@ -234,7 +254,7 @@ class GATLayer(_GATBase):
         xw = x.matmul(self.weight).view(N, H, Dh)  # W h for every node and head: (N, H, Dh)
         e = gat_scores(xw, self.att_src, self.att_dst, src, dst, self.negative_slope)  # (E, H)
         out, alpha = edge_attention(e, xw, src, dst, N, self.dropout, self.training)  # (N, H, Dh)
-        self.attention = alpha.detach()
+        self.weights = alpha.detach()
         out = self._finish(out)
         return (out, (edge_index, alpha)) if return_attention else out
 
@@ -252,7 +272,16 @@ class DenseGATLayer(_GATBase):
         - input: x ``(N, F)``, adj ``(N, N)`` bool with ``adj[i, j] = True`` iff j -> i is an edge
           (:func:`attnbook.graph.to_dense_adj`)
         - output: ``(N, H*Dh)`` or ``(N, Dh)``; with ``return_attention=True`` also alpha ``(H, N, N)``.
+
+    Attributes:
+        weights: the last forward's coefficients alpha ``(H, N, N)``, detached.
     """
+
+    @overload
+    def forward(self, x: Tensor, adj: Tensor, return_attention: Literal[False] = False) -> Tensor: ...
+
+    @overload
+    def forward(self, x: Tensor, adj: Tensor, return_attention: Literal[True]) -> tuple[Tensor, Tensor]: ...
 
     def forward(
         self, x: Tensor, adj: Tensor, return_attention: bool = False
@@ -276,7 +305,7 @@ class DenseGATLayer(_GATBase):
         e = F.leaky_relu(s_dst.unsqueeze(2) + s_src.unsqueeze(1), self.negative_slope)
         # softmax over the neighbours j of i only: (H, N, N), each row sums to 1
         alpha = masked_softmax(e, adj.unsqueeze(0), dim=-1)
-        self.attention = alpha.detach()
+        self.weights = alpha.detach()
         a = dropout(alpha, self.dropout, self.training)
         # h'_i = sum_j alpha_ij W h_j: (H, N, N) @ (H, N, Dh) -> (H, N, Dh) -> (N, H, Dh)
         out = (a @ xw).transpose(0, 1)
@@ -302,6 +331,9 @@ class GATv2Layer(_HeadsBase):
     Args: as :class:`GATLayer`.
 
     Shapes: as :class:`GATLayer` (x must be a dense Tensor).
+
+    Attributes:
+        weights: as :class:`GATLayer`'s.
     """
 
     def _make_weights(self) -> None:
@@ -314,6 +346,14 @@ class GATv2Layer(_HeadsBase):
         nn.init.xavier_uniform_(self.weight_src)
         nn.init.xavier_uniform_(self.weight_dst)
         nn.init.xavier_uniform_(self.att)
+
+    @overload
+    def forward(self, x: Tensor, edge_index: Tensor,
+                return_attention: Literal[False] = False) -> Tensor: ...
+
+    @overload
+    def forward(self, x: Tensor, edge_index: Tensor,
+                return_attention: Literal[True]) -> tuple[Tensor, tuple[Tensor, Tensor]]: ...
 
     def forward(
         self, x: Tensor, edge_index: Tensor, return_attention: bool = False
@@ -328,7 +368,7 @@ class GATv2Layer(_HeadsBase):
         e = F.leaky_relu(xd.index_select(0, dst) + xs.index_select(0, src), self.negative_slope)
         e = (e * self.att).sum(-1)
         out, alpha = edge_attention(e, xs, src, dst, N, self.dropout, self.training)  # (N, H, Dh)
-        self.attention = alpha.detach()
+        self.weights = alpha.detach()
         out = self._finish(out)
         return (out, (edge_index, alpha)) if return_attention else out
 
@@ -379,6 +419,11 @@ class GAT(nn.Module):
         x = dropout(x, self.dropout, self.training)
         return self.conv2(x, graph)  # (N, C)
 
+    def configure_optimizer(self, lr: float = 0.005, weight_decay: float = 5e-4,
+                            attention_weight_decay: float | None = None) -> torch.optim.Adam:
+        """The paper's optimiser for this model: :func:`gat_optimizer`."""
+        return gat_optimizer(self, lr, weight_decay, attention_weight_decay)
+
 
 class LookupNet(nn.Module):
     """One attention layer (GAT or GATv2, no self-loops) and a linear read-out of the value: the
@@ -401,6 +446,42 @@ class LookupNet(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return self.out(F.relu(self.conv(x, edge_index)))
+
+
+_ATTENTION_VECTOR = re.compile(r"(^|\.)att_(src|dst)\d*$")
+
+
+def attention_parameters(model: nn.Module) -> list[nn.Parameter]:
+    r"""The attention vectors :math:`a_{\mathrm{src}}, a_{\mathrm{dst}}` of every GAT layer in
+    ``model``, in the model's order: the parameters named ``att_src``/``att_dst`` (also those of
+    PyG's ``GATConv``, and :class:`~attnbook.ensemble.GATEnsemble`'s stacked ``att_src1``, ...)."""
+    return [p for name, p in model.named_parameters() if _ATTENTION_VECTOR.search(name)]
+
+
+def gat_optimizer(model: nn.Module, lr: float = 0.005, weight_decay: float = 5e-4,
+                  attention_weight_decay: float | None = None) -> torch.optim.Adam:
+    """The GAT paper's optimiser on Cora and Citeseer: Adam, learning rate 0.005, L2 weight decay
+    5e-4 on every parameter.
+
+    Args:
+        model: a :class:`GAT`, a :class:`~attnbook.ensemble.GATEnsemble` or any module (e.g.
+            PyG's ``GATConv`` layers): its parameters in one group.
+        lr, weight_decay: Adam's learning rate and weight decay.
+        attention_weight_decay: another weight decay for the attention vectors
+            (:func:`attention_parameters`, a second parameter group); None (default): the same as
+            every weight, as in the paper. ``notebooks/51_gat_inside`` sets it to 0 to see what
+            decay does to the attention.
+
+    Example::
+
+        opt = gat_optimizer(model)  # = model.configure_optimizer()
+    """
+    att = attention_parameters(model) if attention_weight_decay is not None else []
+    rest = [p for p in model.parameters() if all(p is not q for q in att)]
+    groups = [{"params": rest, "weight_decay": weight_decay}]
+    if att:
+        groups.append({"params": att, "weight_decay": attention_weight_decay})
+    return torch.optim.Adam(groups, lr=lr)
 
 
 def attention_entropy(alpha: Tensor, index: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:

@@ -10,7 +10,8 @@ included) with *fixed* weights given by the degrees,
 
 where GAT *learns* the weights (:mod:`attnbook.gat`). :func:`gcn_propagate` is the sum
 :math:`\sum_j w_{ij} x_j` over an edge list, shared by :class:`GCNLayer` and
-:class:`attnbook.ensemble.GCNEnsemble`.
+:class:`attnbook.ensemble.GCNEnsemble`; :func:`gcn_optimizer` is the paper's Adam, with weight
+decay on the first layer only.
 
 Shapes: N nodes, E edges, F input features, D output features, C classes.
 """
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 
 from attnbook.graph import SparseRows, check_features, dropout, gcn_norm, scatter_sum
 
-__all__ = ["gcn_propagate", "GCNLayer", "GCN"]
+__all__ = ["gcn_propagate", "GCNLayer", "GCN", "gcn_optimizer"]
 
 
 def gcn_propagate(xw: Tensor, src: Tensor, dst: Tensor, weight: Tensor, num_nodes: int) -> Tensor:
@@ -98,3 +99,26 @@ class GCN(nn.Module):
         x = F.relu(self.conv1(x, edge_index))
         x = dropout(x, self.dropout, self.training)
         return self.conv2(x, edge_index)
+
+    def first_layer_parameters(self) -> list[nn.Parameter]:
+        """The first layer's parameters (Kipf & Welling decay only these)."""
+        return list(self.conv1.parameters())
+
+    def configure_optimizer(self, lr: float = 0.01, weight_decay: float = 5e-4) -> torch.optim.Adam:
+        """The paper's optimiser for this model: :func:`gcn_optimizer`."""
+        return gcn_optimizer(self, lr, weight_decay)
+
+
+def gcn_optimizer(model: nn.Module, lr: float = 0.01, weight_decay: float = 5e-4) -> torch.optim.Adam:
+    """Kipf & Welling's optimiser (their code): Adam, learning rate 0.01, L2 weight decay 5e-4 on
+    the first layer's parameters only.
+
+    Args:
+        model: a :class:`GCN` or a :class:`~attnbook.ensemble.GCNEnsemble` (anything with a
+            ``first_layer_parameters()`` method).
+        lr, weight_decay: Adam's learning rate and the first layer's weight decay.
+    """
+    first = model.first_layer_parameters()
+    rest = [p for p in model.parameters() if all(p is not q for q in first)]
+    return torch.optim.Adam([{"params": first, "weight_decay": weight_decay},
+                            {"params": rest, "weight_decay": 0.0}], lr=lr)

@@ -11,6 +11,13 @@ abstraction, with the papers' conditions:
 - :class:`GCNStopping` -- Kipf & Welling's code: stop when the validation loss rises above its
   recent mean.
 
+One epoch is :func:`full_batch_epoch` -- a training step on the whole graph
+(:func:`full_batch_step`) and the evaluation pass that early stopping reads -- shared with the
+benchmark (:func:`attnbook.bench.make_epoch`); :func:`fit_steps` takes a number of full-batch
+steps without evaluation (the dictionary-lookup task of ``notebooks/51_gat_inside``). The
+optimisers are the papers' recipes, beside the models: :func:`attnbook.gat.gat_optimizer` and
+:func:`attnbook.gcn.gcn_optimizer`.
+
 The loop runs on the device of the model: the graph and its split are moved there.
 
 Shapes: R models, N nodes, E edges, C classes.
@@ -26,12 +33,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnbook.ensemble import GATEnsemble, GCNEnsemble
+from attnbook.ensemble import GATEnsemble, GCNEnsemble, ReceptiveField
+from attnbook.gat import gat_optimizer
+from attnbook.gcn import gcn_optimizer
 from attnbook.graph import SparseRows
 from attnbook.train import EarlyStopping
 from attnbook.utils import model_device
+from attnbook.utils import progress as progress_bar
 
-__all__ = ["GATStopping", "GCNStopping", "FitResult", "per_model_loss_acc", "fit_ensemble"]
+__all__ = ["GATStopping", "GCNStopping", "FitResult", "per_model_loss_acc", "node_logits",
+           "full_batch_step", "full_batch_epoch", "fit_steps", "fit_ensemble"]
+
+GraphInput = ReceptiveField | tuple[Tensor | SparseRows, Tensor, Tensor]
+"""What a full-batch pass reads: an ensemble's :class:`~attnbook.ensemble.ReceptiveField` of the
+target nodes, or ``(x, edge_index, mask)`` for a single model (the targets: ``mask``)."""
 
 
 class GATStopping(EarlyStopping):
@@ -116,6 +131,84 @@ def per_model_loss_acc(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
     return loss, acc
 
 
+def node_logits(model: nn.Module, inputs: GraphInput) -> Tensor:
+    """The target nodes' logits: ``model(field)`` ``(M, R, C)`` for an ensemble's
+    :class:`~attnbook.ensemble.ReceptiveField`, ``model(x, edge_index)[mask]`` ``(M, C)`` for a
+    single model and ``(x, edge_index, mask)``."""
+    if isinstance(inputs, ReceptiveField):
+        return model(inputs)
+    x, edge_index, mask = inputs
+    return model(x, edge_index)[mask]
+
+
+def full_batch_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: GraphInput,
+                    y: Tensor) -> tuple[Tensor, Tensor]:
+    """One optimizer step on the whole graph, the model in training mode.
+
+    The loss is the cross-entropy of the target nodes (labels ``y`` ``(M,)``): for an ensemble
+    (logits ``(M, R, C)``) the sum over the models of each one's mean (:func:`per_model_loss_acc`:
+    each model gets exactly its own gradient), for a single model (``(M, C)``) the mean.
+
+    Returns:
+        ``(loss, logits)``, detached: the loss per model ``(R,)`` (a single model: a scalar) and
+        the training pass's logits, before the step.
+    """
+    model.train()
+    optimizer.zero_grad()
+    logits = node_logits(model, inputs)
+    if logits.dim() == 3:
+        loss, _ = per_model_loss_acc(logits, y)
+        loss.sum().backward()
+    else:
+        loss = F.cross_entropy(logits, y)
+        loss.backward()
+    optimizer.step()
+    return loss.detach(), logits.detach()
+
+
+def full_batch_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, train: GraphInput,
+                     y_train: Tensor, val: GraphInput, y_val: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """One epoch of full-batch training, as early stopping repeats it: :func:`full_batch_step` on
+    the training nodes, then the evaluation pass (dropout off, no gradients) on the validation
+    nodes.
+
+    Returns:
+        ``(train_loss, val_loss, val_acc)``, each ``(R,)`` (``(1,)`` for a single model); the
+        accuracy in %.
+    """
+    loss, _ = full_batch_step(model, optimizer, train, y_train)
+    model.eval()
+    with torch.no_grad():  # only the validation nodes' receptive field is computed
+        logits = node_logits(model, val)
+        vloss, vacc = per_model_loss_acc(logits if logits.dim() == 3 else logits.unsqueeze(1), y_val)
+    return loss.reshape(-1), vloss, vacc
+
+
+def fit_steps(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: GraphInput, y: Tensor,
+              steps: int, desc: str | None = None) -> dict[str, list[float]]:
+    """``steps`` full-batch training steps (:func:`full_batch_step`), no evaluation, no early
+    stopping: for a model that is trained, then looked at.
+
+    Args:
+        model, optimizer, inputs, y: as :func:`full_batch_step`.
+        steps: the number of steps.
+        desc: the label of a progress bar (:func:`attnbook.utils.progress`); None: none.
+
+    Returns:
+        ``{"loss": [...], "train_acc": [...]}``: per step, the mean training loss and the
+        training accuracy (%) of the training pass (before the step's update).
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}")
+    hist: dict[str, list[float]] = {"loss": [], "train_acc": []}
+    for _ in progress_bar(range(steps), desc=desc, leave=False, disable=desc is None):
+        loss, logits = full_batch_step(model, optimizer, inputs, y)
+        target = y if logits.dim() == 2 else y.unsqueeze(1)
+        hist["loss"].append(loss.mean().item())
+        hist["train_acc"].append((logits.argmax(-1) == target).float().mean().item() * 100)
+    return hist
+
+
 def fit_ensemble(
     model: GATEnsemble | GCNEnsemble,
     x: SparseRows | Tensor,
@@ -158,7 +251,8 @@ def fit_ensemble(
             training runs on its device.
         x, edge_index, y, train_mask, val_mask, test_mask: the graph and its split (moved to the
             model's device).
-        lr, weight_decay: Adam's settings (GAT: 0.005, 5e-4; GCN: 0.01, 5e-4).
+        lr, weight_decay: Adam's settings (GAT: 0.005, 5e-4; GCN: 0.01, 5e-4), passed to the
+            papers' recipes :func:`attnbook.gat.gat_optimizer` / :func:`attnbook.gcn.gcn_optimizer`.
         max_epochs: hard limit.
         patience: see above (GAT: 100, GCN: 10).
         stopping: ``"gat"`` or ``"gcn"``.
@@ -200,18 +294,10 @@ def _fit(model, x, edge_index, y, train_mask, val_mask, test_mask, lr, weight_de
     x, edge_index, y = x.to(device), edge_index.to(device), y.to(device)
     train_mask, val_mask, test_mask = train_mask.to(device), val_mask.to(device), test_mask.to(device)
     if stopping == "gcn":
-        first = model.first_layer_parameters()
-        rest = [p for p in model.parameters() if all(p is not q for q in first)]
-        opt = torch.optim.Adam([{"params": first, "weight_decay": weight_decay},
-                                {"params": rest, "weight_decay": 0.0}], lr=lr)
+        opt = gcn_optimizer(model, lr, weight_decay)
         stopper: EarlyStopping = GCNStopping(patience, stacked=True)
     else:
-        att = model.attention_parameters() if attention_weight_decay is not None else []
-        rest = [p for p in model.parameters() if all(p is not q for q in att)]
-        groups = [{"params": rest, "weight_decay": weight_decay}]
-        if att:
-            groups.append({"params": att, "weight_decay": attention_weight_decay})
-        opt = torch.optim.Adam(groups, lr=lr)
+        opt = gat_optimizer(model, lr, weight_decay, attention_weight_decay)
         stopper = GATStopping(patience, stacked=True)
     # each pass's receptive field, worked out once
     train_field, val_field = model.plan(x, edge_index, train_mask), model.plan(x, edge_index, val_mask)
@@ -220,14 +306,7 @@ def _fit(model, x, edge_index, y, train_mask, val_mask, test_mask, lr, weight_de
     hist: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_acc": []}
     epochs = range(max_epochs) if progress is None else progress(range(max_epochs))
     for _ in epochs:
-        cur.train()
-        opt.zero_grad()
-        loss, _ = per_model_loss_acc(cur(train_field), y_train)
-        loss.sum().backward()
-        opt.step()
-        cur.eval()
-        with torch.no_grad():  # only the validation nodes' receptive field is computed
-            vloss, vacc = per_model_loss_acc(cur(val_field), y_val)
+        loss, vloss, vacc = full_batch_epoch(cur, opt, train_field, y_train, val_field, y_val)
         hist["train_loss"].append(loss.mean().item())
         hist["val_loss"].append(vloss.mean().item())
         hist["val_acc"].append(vacc.mean().item())

@@ -14,8 +14,11 @@ hidden states themselves (Yang et al. 2016, eqs. 5-7):
     \alpha_t = \frac{\exp(u^\top k_t)}{\sum_{t'} \exp(u^\top k_{t'})}, \qquad
     s = \sum_t \alpha_t h_t .
 
-That is ``attend(u, K, H, score="dot")`` with one query per example (tested equal). The pooled
-vector :math:`s` is compared in the chapter with the mean, the maximum and the last state of the
+That is ``attend(u, K, H, score="dot")`` with one query per example (tested equal), and
+:func:`context_attention` takes its arguments in ``attend``'s order, ``(query, keys, values,
+mask)``. Like every attention module of the package, :class:`ContextAttention` returns
+``(output, weights)`` and keeps the last weights as ``.weights``. The pooled vector :math:`s` is
+compared in the chapter with the mean, the maximum and the last state of the
 same GRU (:class:`AttentionClassifier`, ``pooling=...``).
 
 The HAN applies the same pooling twice: the words of each sentence are read by a word-level
@@ -23,8 +26,8 @@ bidirectional GRU and pooled with a word context vector into a sentence vector; 
 vectors are read by a sentence-level bidirectional GRU and pooled with a sentence context vector
 into the document vector, which a linear layer classifies (:class:`HAN`).
 
-Padding: recurrent networks here read only the real tokens (:class:`BiGRUEncoder`), and padded words
-and padded sentences get an attention weight of exactly 0 (``masked_softmax``), so a document's
+Padding: recurrent networks here read only the real tokens (:class:`attnbook.rnn.BiGRUEncoder`),
+and padded words and padded sentences get an attention weight of exactly 0 (``masked_softmax``), so a document's
 prediction does not depend on how much padding its batch adds (tested).
 
 Shapes (batch-first): tokens ``(B, L)`` with mask ``(B, L)``; documents ``(B, S, L)`` -- B
@@ -35,16 +38,14 @@ documents, S sentences, L words -- with ``word_mask (B, S, L)`` and ``sentence_m
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attnbook.attention import masked_softmax
+from attnbook.rnn import BiGRUEncoder
 
 __all__ = [
     "context_attention",
     "ContextAttention",
-    "reverse_padded",
-    "BiGRUEncoder",
     "POOLINGS",
     "pool",
     "AttentionClassifier",
@@ -63,18 +64,18 @@ def _check_states_mask(states: Tensor, mask: Tensor | None, who: str) -> None:
 
 
 def context_attention(
-    keys: Tensor, values: Tensor, context: Tensor, mask: Tensor | None = None
+    query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None
 ) -> tuple[Tensor, Tensor]:
     r"""Attention pooling with one learned query :math:`u` shared by every example.
 
     :math:`\alpha_t = \operatorname{softmax}_t(u^\top k_t)` over the unmasked positions,
-    :math:`s = \sum_t \alpha_t v_t`. Equal to ``attend(u.expand(B, D), keys, values, mask,
-    score="dot")``, written out so that the three steps can be read.
+    :math:`s = \sum_t \alpha_t v_t`. Equal to ``attend(query.expand(B, D), keys, values, mask,
+    score="dot")`` (the same order of arguments), written out so that the three steps can be read.
 
     Args:
+        query: the context vector :math:`u`, ``(D,)``: one query shared by every example.
         keys: ``(B, L, D)``, e.g. :math:`\tanh(W h_t + b)`.
         values: ``(B, L, Dv)``, e.g. the hidden states :math:`h_t`.
-        context: the context vector :math:`u`, ``(D,)``.
         mask: ``(B, L)`` bool, ``True`` = real position; padded positions get weight exactly 0.
 
     Returns:
@@ -87,12 +88,12 @@ def context_attention(
             f"context_attention expects values (B, L, Dv) with the keys' B and L, got keys "
             f"{tuple(keys.shape)} and values {tuple(values.shape)}"
         )
-    if context.dim() != 1 or context.shape[0] != keys.shape[-1]:
+    if query.dim() != 1 or query.shape[0] != keys.shape[-1]:
         raise ValueError(
-            f"context_attention expects a context vector of shape ({keys.shape[-1]},) for keys "
-            f"{tuple(keys.shape)}, got {tuple(context.shape)}"
+            f"context_attention expects a query (the context vector) of shape ({keys.shape[-1]},) "
+            f"for keys {tuple(keys.shape)}, got {tuple(query.shape)}"
         )
-    scores = keys @ context  # (B, L, D) @ (D,) -> (B, L): u^T k_t
+    scores = keys @ query  # (B, L, D) @ (D,) -> (B, L): u^T k_t
     weights = masked_softmax(scores, mask, dim=-1)  # (B, L)
     output = (weights.unsqueeze(1) @ values).squeeze(1)  # (B, 1, L) @ (B, L, Dv) -> (B, Dv)
     return output, weights
@@ -107,7 +108,8 @@ class ContextAttention(nn.Module):
         attn_dim: width of the keys and of :math:`u` (default ``input_dim``).
 
     Shapes:
-        states ``(B, L, D)``, mask ``(B, L)`` -> pooled ``(B, D)``.
+        states ``(B, L, D)``, mask ``(B, L)`` -> ``(pooled (B, D), weights (B, L))``, as every
+        attention module of the package returns ``(output, weights)``.
 
     Attributes:
         weights: the weights of the last forward pass, detached, ``(B, L)``.
@@ -131,106 +133,18 @@ class ContextAttention(nn.Module):
         """:math:`k_t = \\tanh(W h_t + b)`: ``(B, L, D)`` -> ``(B, L, attn_dim)``."""
         return torch.tanh(self.proj(states))
 
-    def forward(self, states: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(self, states: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         _check_states_mask(states, mask, repr(self))
         if states.shape[-1] != self.input_dim:
             raise ValueError(
                 f"{self!r} expects states (B, L, {self.input_dim}), got {tuple(states.shape)}"
             )
-        pooled, weights = context_attention(self.keys(states), states, self.context, mask)
+        pooled, weights = context_attention(self.context, self.keys(states), states, mask)
         self.weights = weights.detach()
-        return pooled
+        return pooled, weights
 
     def __repr__(self) -> str:
         return f"ContextAttention({self.input_dim}, attn_dim={self.attn_dim})"
-
-
-def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
-    """Reverse the first ``lengths[b]`` positions of each row of ``x (B, L, ...)``; padding stays
-    at the end: ``[a, b, c, pad] -> [c, b, a, pad]``. Its own inverse."""
-    b, length = x.shape[:2]
-    pos = torch.arange(length, device=x.device).unsqueeze(0)  # (1, L)
-    idx = torch.where(pos < lengths.unsqueeze(1), lengths.unsqueeze(1) - 1 - pos, pos)  # (B, L)
-    idx = idx.view(b, length, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, idx)
-
-
-class BiGRUEncoder(nn.Module):
-    """A bidirectional GRU that reads only the real positions of each sequence.
-
-    Two one-directional ``torch.nn.GRU``: the forward one reads the padded batch as it is (padding
-    sits at the end of each row, so it never reaches a real position's state); the backward one
-    reads each row reversed *within its length* (:func:`reverse_padded`), so it also starts at a
-    real word. This gives the same numbers as a packed bidirectional GRU (tested) and is several
-    times faster on a CPU, where packed sequences are processed step by step.
-
-    Args:
-        input_dim: F, width of an input vector.
-        hidden_size: H per direction; the states are ``2H`` wide.
-        buckets: sort the rows by length and run them in this many groups, each padded only to
-            its own longest row (a speed-up for batches of very different lengths, such as all
-            the sentences of a batch of documents; the numbers do not change).
-
-    Shapes:
-        x ``(B, L, F)``, mask ``(B, L)`` (``True`` at real positions, a prefix of each row) ->
-        ``(states (B, L, 2H), final (B, 2H))``: ``states[b, t] = [forward; backward]`` state at
-        position t, zero at padded positions; ``final`` = [forward state at the last real position;
-        backward state at the first], zero for a row without real positions.
-    """
-
-    def __init__(self, input_dim: int, hidden_size: int, buckets: int = 1) -> None:
-        super().__init__()
-        self.input_dim, self.hidden_size, self.buckets = input_dim, hidden_size, buckets
-        self.forward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
-        self.backward_rnn = nn.GRU(input_dim, hidden_size, batch_first=True)
-
-    def load_torch(self, module: nn.GRU) -> BiGRUEncoder:
-        """Copy the weights of a one-layer bidirectional ``torch.nn.GRU`` (for the tests)."""
-        if not (module.bidirectional and module.num_layers == 1 and module.batch_first):
-            raise ValueError("expected a one-layer, batch-first, bidirectional torch.nn.GRU")
-        with torch.no_grad():
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                getattr(self.forward_rnn, f"{name}_l0").copy_(getattr(module, f"{name}_l0"))
-                getattr(self.backward_rnn, f"{name}_l0").copy_(getattr(module, f"{name}_l0_reverse"))
-        return self
-
-    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        if x.dim() != 3 or x.shape[-1] != self.input_dim:
-            raise ValueError(f"{self!r} expects x of shape (B, L, {self.input_dim}), got {tuple(x.shape)}")
-        _check_states_mask(x, mask, repr(self))
-        b, length, _ = x.shape
-        if self.buckets <= 1 or b < 2 * self.buckets:
-            return self._run(x, mask)
-        # Sort the rows by length and cut them into buckets, each trimmed to its own longest row:
-        # the GRUs then spend little time on padding. Same numbers as one call (tested).
-        lengths = mask.sum(-1)  # (B,)
-        order = lengths.argsort()
-        states = x.new_zeros(b, length, 2 * self.hidden_size)
-        final = x.new_zeros(b, 2 * self.hidden_size)
-        for rows in order.chunk(self.buckets):
-            n = int(lengths[rows].max())
-            if n == 0:
-                continue
-            s, f = self._run(x[rows, :n], mask[rows, :n])
-            states = states.index_copy(0, rows, F.pad(s, (0, 0, 0, length - n)))
-            final = final.index_copy(0, rows, f)
-        return states, final
-
-    def _run(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        b = x.shape[0]
-        lengths = mask.sum(-1)  # (B,)
-        fwd, _ = self.forward_rnn(x)  # (B, L, H): padding only follows the real positions
-        bwd, _ = self.backward_rnn(reverse_padded(x, lengths))  # (B, L, H), reversed order
-        bwd = reverse_padded(bwd, lengths)  # back to reading order
-        states = torch.cat([fwd, bwd], dim=-1) * mask.unsqueeze(-1)  # (B, L, 2H), 0 at padding
-        last = (lengths - 1).clamp(min=0)  # (B,)
-        rows = torch.arange(b, device=x.device)
-        final = torch.cat([fwd[rows, last], bwd[:, 0]], dim=-1)  # (B, 2H)
-        final = final * (lengths > 0).unsqueeze(-1)
-        return states, final
-
-    def extra_repr(self) -> str:
-        return f"{self.input_dim}, {self.hidden_size}, bidirectional=True, buckets={self.buckets}"
 
 
 POOLINGS = ("attention", "mean", "max", "last")
@@ -241,11 +155,11 @@ def pool(
     mask: Tensor,
     kind: str,
     final: Tensor | None = None,
-    attention: ContextAttention | None = None,
+    context: ContextAttention | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Pool ``states (B, L, D)`` over the real positions of ``mask (B, L)`` into ``(B, D)``.
 
-    ``"attention"``: context-vector attention (needs ``attention``); ``"mean"``: the average of
+    ``"attention"``: context-vector attention (needs the :class:`ContextAttention` ``context``); ``"mean"``: the average of
     the real states; ``"max"``: the coordinate-wise maximum of the real states; ``"last"``: the
     encoder's final state ``final`` (forward direction at the last real word, backward direction
     at the first). Rows without a real position pool to 0.
@@ -256,10 +170,9 @@ def pool(
     """
     _check_states_mask(states, mask, "pool")
     if kind == "attention":
-        if attention is None:
-            raise ValueError("attention pooling needs a ContextAttention module")
-        pooled = attention(states, mask)
-        return pooled, attention.weights
+        if context is None:
+            raise ValueError("attention pooling needs a ContextAttention module (context=...)")
+        return context(states, mask)
     if kind == "mean":
         n = mask.sum(-1, keepdim=True).clamp(min=1)  # (B, 1)
         weights = mask.to(states.dtype) / n  # (B, L)
@@ -281,7 +194,7 @@ class AttentionClassifier(nn.Module):
 
     Args:
         vocab_size: number of token ids (id ``pad_id`` is padding).
-        n_classes: number of classes.
+        num_classes: number of classes.
         embed_dim: width of the word embeddings.
         hidden_size: H per direction of the GRU (states ``2H``).
         pooling: ``"attention"`` (a learned context vector), ``"mean"``, ``"max"`` or ``"last"``.
@@ -290,9 +203,10 @@ class AttentionClassifier(nn.Module):
         pad_id: the padding id (its embedding is kept at 0).
 
     Shapes:
-        tokens ``(B, L)`` int64, mask ``(B, L)`` bool -> logits ``(B, n_classes)``.
+        tokens ``(B, L)`` int64, mask ``(B, L)`` bool -> logits ``(B, num_classes)``.
 
     Attributes:
+        context: the :class:`ContextAttention` of attention pooling (None for the other poolings).
         weights: the pooling weights of the last forward pass ``(B, L)`` (attention or mean), or
             None.
     """
@@ -300,7 +214,7 @@ class AttentionClassifier(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        n_classes: int,
+        num_classes: int,
         embed_dim: int = 64,
         hidden_size: int = 32,
         pooling: str = "attention",
@@ -314,9 +228,9 @@ class AttentionClassifier(nn.Module):
         self.pooling = pooling
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.encoder = BiGRUEncoder(embed_dim, hidden_size)
-        self.attention = ContextAttention(2 * hidden_size, attn_dim) if pooling == "attention" else None
+        self.context = ContextAttention(2 * hidden_size, attn_dim) if pooling == "attention" else None
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * hidden_size, n_classes)
+        self.out = nn.Linear(2 * hidden_size, num_classes)
         self.weights: Tensor | None = None
 
     def forward(self, tokens: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -330,7 +244,7 @@ class AttentionClassifier(nn.Module):
             )
         x = self.dropout(self.embed(tokens))  # (B, L, E)
         states, final = self.encoder(x, mask)  # (B, L, 2H), (B, 2H)
-        pooled, weights = pool(states, mask, self.pooling, final, self.attention)  # (B, 2H)
+        pooled, weights = pool(states, mask, self.pooling, final, self.context)  # (B, 2H)
         self.weights = None if weights is None else weights.detach()
         return self.out(self.dropout(pooled))  # (B, C)
 
@@ -346,7 +260,7 @@ class HAN(nn.Module):
 
     Args:
         vocab_size: number of word ids (``pad_id`` is padding).
-        n_classes: number of classes.
+        num_classes: number of classes.
         embed_dim: width of the word embeddings.
         word_hidden: H of the word GRU per direction (sentence vectors are ``2 * word_hidden``).
         sentence_hidden: H of the sentence GRU per direction (document vector ``2 *
@@ -354,11 +268,11 @@ class HAN(nn.Module):
         dropout: dropout on the embeddings, the sentence vectors and the document vector.
         pad_id: the padding id.
         word_buckets: the word GRU runs the sentences of a batch in this many groups of similar
-            length (:class:`BiGRUEncoder`); a speed-up only.
+            length (:class:`attnbook.rnn.BiGRUEncoder`); a speed-up only.
 
     Shapes:
         ids ``(B, S, L)`` int64, word_mask ``(B, S, L)`` bool, sentence_mask ``(B, S)`` bool
-        (default: the sentences with at least one word) -> logits ``(B, n_classes)``.
+        (default: the sentences with at least one word) -> logits ``(B, num_classes)``.
 
     Attributes:
         word_weights: word attention of the last forward pass, ``(B, S, L)``, detached; each real
@@ -369,7 +283,7 @@ class HAN(nn.Module):
     def __init__(
         self,
         vocab_size: int,
-        n_classes: int,
+        num_classes: int,
         embed_dim: int = 64,
         word_hidden: int = 32,
         sentence_hidden: int = 32,
@@ -384,7 +298,7 @@ class HAN(nn.Module):
         self.sentence_encoder = BiGRUEncoder(2 * word_hidden, sentence_hidden)
         self.sentence_attention = ContextAttention(2 * sentence_hidden)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * sentence_hidden, n_classes)
+        self.out = nn.Linear(2 * sentence_hidden, num_classes)
         self.word_weights: Tensor | None = None
         self.sentence_weights: Tensor | None = None
 
@@ -416,21 +330,14 @@ class HAN(nn.Module):
         sent_mask = word_mask.reshape(b * s, length)[real]  # (N, L)
         x = self.dropout(self.embed(sent_ids))  # (N, L, E)
         word_states, _ = self.word_encoder(x, sent_mask)  # (N, L, 2Hw)
-        vectors, w = context_attention(
-            self.word_attention.keys(word_states), word_states, self.word_attention.context, sent_mask
-        )  # (N, 2Hw), (N, L)
+        vectors, w = self.word_attention(word_states, sent_mask)  # (N, 2Hw), (N, L)
         # scatter back: padded sentences get a zero vector and zero word weights
         sentences = vectors.new_zeros(b * s, vectors.shape[-1]).index_copy(0, real, vectors)
         word_w = w.new_zeros(b * s, length).index_copy(0, real, w)
         sentences = self.dropout(sentences.reshape(b, s, -1))  # (B, S, 2Hw)
         # 2) sentence level
         sentence_states, _ = self.sentence_encoder(sentences, sentence_mask)  # (B, S, 2Hs)
-        doc, sent_w = context_attention(
-            self.sentence_attention.keys(sentence_states),
-            sentence_states,
-            self.sentence_attention.context,
-            sentence_mask,
-        )  # (B, 2Hs), (B, S)
+        doc, sent_w = self.sentence_attention(sentence_states, sentence_mask)  # (B, 2Hs), (B, S)
         return doc, word_w.reshape(b, s, length), sent_w
 
     def forward(

@@ -25,9 +25,17 @@ What is here:
   :math:`\partial y_i / \partial x_j`; :func:`layers_to_connect` -- how many stacked layers it
   takes before output i depends on input j, against :math:`|i - j|`; :func:`recurrent_cuts` --
   for a recurrent cell, which hidden states lie on *every* path from x_j to h_i.
-* :func:`time_interleaved` -- medians of interleaved wall-clock runs (never asserted on).
-* :func:`copy_task` -- the long-range task: at every position, name the token d positions back.
-* :func:`draw_receptive_fields` -- the diagram of receptive fields growing with depth.
+* cost per layer: :func:`table_layers` (one layer of each kind), :func:`count_flops` (counted),
+  :func:`layer_times` (forward + backward, timed interleaved; never asserted on).
+* the copy task (:func:`attnbook.data.synthetic.copy_task`: name the token delta positions back):
+  :func:`copy_tagger` (a CNN, a GRU or one self-attention layer as the body of an
+  :class:`attnbook.tagging.Tagger`), :func:`input_gradient_norms` and :func:`mean_update_gate`
+  (where the gradient goes, what training changes in the GRU); the attention RNN of chapter
+  *Attention in seq2seq* on the same task: :func:`attention_rnn`, :func:`copy_as_seq2seq`,
+  :func:`accuracy_by_position`, :func:`source_gradients`, :func:`state_gradients`.
+
+The diagram of receptive fields growing with depth is
+:func:`attnbook.diagrams.receptive_fields`.
 
 Shapes (batch-first): x ``(B, L, D)``; masks ``(L, L)`` bool, ``True`` = attend.
 """
@@ -36,15 +44,18 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.utils.flop_counter import FlopCounterMode
 
-from attnbook import timing
 from attnbook.attention import attend
-from attnbook.utils import generator
+from attnbook.bench import time_interleaved
+from attnbook.seq2seq import AttentionDecoder, ContextDecoder, Encoder, Seq2Seq
+from attnbook.tagging import Tagger, sequence_output
+from attnbook.utils import model_device
 
 __all__ = [
     "band_mask",
@@ -55,9 +66,18 @@ __all__ = [
     "depends_on_source",
     "layers_to_connect",
     "recurrent_cuts",
-    "time_interleaved",
-    "copy_task",
-    "draw_receptive_fields",
+    "table_layers",
+    "count_flops",
+    "layer_times",
+    "COPY_KINDS",
+    "copy_tagger",
+    "input_gradient_norms",
+    "mean_update_gate",
+    "attention_rnn",
+    "copy_as_seq2seq",
+    "accuracy_by_position",
+    "source_gradients",
+    "state_gradients",
 ]
 
 
@@ -285,76 +305,189 @@ def recurrent_cuts(cell: nn.Module, x: Tensor, i: int, j: int) -> list[int]:
     return [t for t in range(j, i) if grad_norm(t) == 0]
 
 
-def time_interleaved(
-    fns: dict[str, Callable[[], object]], repeats: int = 7, warmup: int = 1
-) -> dict[str, float]:
-    """Median wall-clock seconds of each named function, the calls interleaved.
+# --- cost per layer: the layers of Table 1, counted and timed ---------------------------------
 
-    Each round calls every function once, in the same order; a change in the machine's load during
-    the measurement then hits all candidates alike, and the median discards the rounds it hit
-    hardest. Report ratios between candidates; never assert on them.
+
+class _BatchFirst(nn.Module):
+    """A ``Conv1d`` that reads and writes batch-first sequences: ``(B, L, D) -> (B, L, D)``."""
+
+    def __init__(self, conv: nn.Conv1d) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(x.transpose(1, 2)).transpose(1, 2)  # (B, D, L) inside
+
+
+def table_layers(d: int, radius: int, seed: int = 0) -> dict[str, nn.Module]:
+    """One layer of each kind that Table 1 compares, all of width ``d``, ``(B, L, d)`` in and out.
+
+    ``"GRU"`` (``nn.GRU``, which returns ``(outputs, h_n)``: read it with
+    :func:`attnbook.tagging.sequence_output`), ``"convolution"`` (``nn.Conv1d`` of width 3),
+    ``"self-attention"`` and ``"windowed self-attention"`` (:class:`SelfAttention`, window
+    ``radius``). The weights are drawn from ``torch.manual_seed(seed)`` (a measurement of cost, not
+    of a trained model: no seed offset) without touching the global random state.
     """
-    return timing.time_interleaved(fns, n=1, repeats=repeats, warmup=warmup, clock="wall")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        conv = nn.Conv1d(d, d, 3, padding=1)
+        return {
+            "GRU": nn.GRU(d, d, batch_first=True),
+            "convolution": _BatchFirst(conv),
+            "self-attention": SelfAttention(d),
+            "windowed self-attention": SelfAttention(d, radius=radius),
+        }
 
 
-def copy_task(
-    n: int, length: int, distance: int, n_symbols: int = 8, seed: int = 0
-) -> tuple[Tensor, Tensor]:
-    """The long-range task: at every position t >= distance, name the token at t - distance.
+def count_flops(layer: nn.Module, n: int, d: int) -> int:
+    """The floating-point operations of one forward pass of ``layer`` on one ``(1, n, d)`` sequence,
+    as ``torch.utils.flop_counter.FlopCounterMode`` counts them (matrix products and convolutions,
+    2 per multiply-add)."""
+    x = torch.zeros(1, n, d)  # the count does not depend on the values
+    with FlopCounterMode(display=False) as counter:
+        sequence_output(layer, x)
+    return counter.get_total_flops()
+
+
+def layer_times(shapes: Sequence[tuple[int, int]], radius: int, batch: int = 4,
+                repeats: int = 5) -> dict[str, list[float]]:
+    """Median wall-clock seconds of a forward and a backward pass of each of :func:`table_layers`,
+    for each ``(n, d)`` in ``shapes``, on ``batch`` sequences of length n.
+
+    At each shape the layers take turns (:func:`attnbook.bench.time_interleaved`: one warm-up
+    call, then ``repeats`` rounds), so that a change in the machine's load hits all of them alike.
+    Report ratios between layers; never assert on them.
 
     Returns:
-        ``(tokens, targets)``: ``(n, length)`` int64 uniform in ``[0, n_symbols)`` and
-        ``(n, length)`` int64 with ``targets[:, t] = tokens[:, t - distance]`` and ``-100`` (the
-        ignore index of ``cross_entropy``) for ``t < distance``.
+        ``{layer name: [seconds at each shape]}``.
     """
-    if not 0 <= distance < length:
-        raise ValueError(f"need 0 <= distance < length, got distance={distance}, length={length}")
-    g = generator(seed)
-    tokens = torch.randint(0, n_symbols, (n, length), generator=g)
-    targets = torch.full_like(tokens, -100)
-    targets[:, distance:] = tokens[:, : length - distance]
-    return tokens, targets
+    def forward_backward(layer: nn.Module, x: Tensor) -> Callable[[], None]:
+        def run() -> None:
+            layer.zero_grad(set_to_none=True)
+            sequence_output(layer, x).sum().backward()
+        return run
+
+    out: dict[str, list[float]] = {}
+    for n, d in shapes:
+        layers = table_layers(d, radius)
+        x = torch.randn(batch, n, d, generator=torch.Generator().manual_seed(0), requires_grad=True)
+        t = time_interleaved({name: forward_backward(layer, x) for name, layer in layers.items()},
+                             n=1, repeats=repeats, warmup=1, clock="wall")
+        for name in layers:
+            out.setdefault(name, []).append(t[name])
+    return out
 
 
-def draw_receptive_fields(ax, depth: int = 3, length: int = 17, k: int = 3, dilated: bool = False,
-                          target: int | None = None):
-    """Draw which inputs one output of a ``ConvStack`` sees, layer by layer (the chapter's diagram).
+# --- the copy task: three taggers and the attention RNN ---------------------------------------
 
-    Rows are layers (inputs at the bottom); filled dots are the positions that the output at
-    ``target`` (default: the middle) depends on, read off the gradients of a real
-    :class:`ConvStack`; lines join each position to the inputs of its window.
+COPY_KINDS = ("CNN", "GRU", "self-attention")
+
+
+def copy_tagger(kind: str, n_symbols: int, length: int, width: int) -> Tagger:
+    """A :class:`attnbook.tagging.Tagger` for :func:`attnbook.data.synthetic.copy_task`: embeddings
+    of ``width``, one of three bodies, a read-out over the ``n_symbols`` symbols at every position.
+
+    ``kind``: ``"CNN"`` -- a :class:`ConvStack` of depth 3 and width 3 (it sees 3 positions back);
+    ``"GRU"`` -- one ``nn.GRU`` layer; ``"self-attention"`` -- one :class:`SelfAttention` layer on
+    the symbol's vector concatenated with a learned position vector (``length`` of them), so that a
+    query can look for "the position delta back". Built (drawn) in the order embedding, positions,
+    body, read-out.
     """
-    target = length // 2 if target is None else target
-    with torch.random.fork_rng(devices=[]):  # the init is overwritten: leave the global RNG alone
-        stack = ConvStack(1, depth, k=k, dilated=dilated)
-    with torch.no_grad():
-        for conv in stack.layers:
-            conv.weight.fill_(1.0)
-            conv.bias.fill_(1.0)  # every unit active, so no ReLU hides a dependence
-    # positions each layer's output at `target` depends on, from the top down
-    seen = {depth: {target}}
-    for layer in range(depth, 0, -1):
-        dil = 2 ** (layer - 1) if dilated else 1
-        below = set()
-        for p in seen[layer]:
-            for o in range(-(k // 2), k // 2 + 1):
-                q = p + o * dil
-                if 0 <= q < length:
-                    below.add(q)
-                    ax.plot([p, q], [layer, layer - 1], color="tab:blue", lw=0.8, alpha=0.6)
-        seen[layer - 1] = below
-    # the drawing must agree with the gradients of the real stack
-    dep = depends_on(stack, torch.ones(1, length, 1))[target]  # (L,)
-    if set(dep.nonzero().flatten().tolist()) != seen[0]:
-        raise AssertionError("the drawn receptive field disagrees with the stack's gradients")
-    for layer in range(depth + 1):
-        for p in range(length):
-            on = p in seen[layer]
-            ax.plot(p, layer, "o", ms=6, color="tab:blue" if on else "lightgray", zorder=3)
-    ax.set_yticks(range(depth + 1), ["input"] + [f"layer {i}" for i in range(1, depth + 1)])
-    ax.set_xticks([])
-    ax.set_title(f"{'dilated' if dilated else 'contiguous'}, k = {k}: sees "
-                 f"{len(seen[0])} inputs after {depth} layers", fontsize=9)
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
-    return seen
+    if kind not in COPY_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose one of {COPY_KINDS}")
+    embed = nn.Embedding(n_symbols, width)
+    if kind == "CNN":
+        return Tagger(ConvStack(width, depth=3, k=3), width, n_symbols, embed=embed)
+    if kind == "GRU":
+        return Tagger(nn.GRU(width, width, batch_first=True), width, n_symbols, embed=embed)
+    positions = nn.Embedding(length, width)
+    return Tagger(SelfAttention(2 * width), 2 * width, n_symbols, embed=embed, positions=positions)
+
+
+def input_gradient_norms(model: Tagger, tokens: Tensor) -> Tensor:
+    r"""``(L,)``: :math:`\lVert \partial o / \partial e(x_{L-1-k}) \rVert` for k = 0 .. L - 1, where
+    o is a scalar of the last position's output (the log-sum-exp of its logits) and e(x) the token
+    vectors; averaged over the batch ``tokens`` ``(B, L)``. Index k = distance from the last
+    position."""
+    x = model.embed(tokens).detach().requires_grad_(True)  # (B, L, W)
+    logits = model(tokens, x)  # (B, L, C)
+    target = logits[:, -1].logsumexp(-1).sum()  # a scalar of the last position's output
+    (g,) = torch.autograd.grad(target, x)
+    return g.norm(dim=-1).mean(0).flip(0)  # (L,): index = distance from the last position
+
+
+def mean_update_gate(gru: nn.GRU, x: Tensor) -> float:
+    r"""The mean of a one-layer ``nn.GRU``'s update gate :math:`z_t` over the inputs ``x`` ``(B, L, F)``
+    (in :math:`h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}`, near 1 holds the state)."""
+    h, _ = gru(x)  # (B, L, W)
+    h_prev = torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], dim=1)  # (B, L, W)
+    W = gru.hidden_size  # torch's gate order: reset, update, new
+    z = torch.sigmoid(x @ gru.weight_ih_l0[W:2 * W].T + gru.bias_ih_l0[W:2 * W]
+                      + h_prev @ gru.weight_hh_l0[W:2 * W].T + gru.bias_hh_l0[W:2 * W])
+    return z.mean().item()
+
+
+def attention_rnn(n_symbols: int, attention: bool = True) -> Seq2Seq:
+    """Chapter *Attention in seq2seq*'s model (its sizes) for the copy task as seq2seq: source ids
+    1 .. n_symbols (0: padding, unused), target ids 1 .. n_symbols and ``n_symbols + 1``, which is
+    both ``<bos>`` and the answer "blank" (:func:`copy_as_seq2seq`). ``attention=False``: the
+    fixed-context decoder of chapter *Sequence to sequence* instead."""
+    enc = Encoder(n_symbols + 1, 16, 48)
+    dec = (AttentionDecoder(n_symbols + 2, 16, 96, enc.out_dim) if attention
+           else ContextDecoder(n_symbols + 2, 16, 96, enc.out_dim))
+    return Seq2Seq(enc, dec)
+
+
+def copy_as_seq2seq(tokens: Tensor, targets: Tensor, n_symbols: int
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``copy_task``'s ``(tokens, targets)`` as :func:`attention_rnn`'s ids: ``(source, mask,
+    decoder input, decoder targets)``, each ``(B, L)``. Symbols are ids 1 .. n_symbols; the decoder
+    input is the answers shifted right after ``<bos>`` (= blank = ``n_symbols + 1``, also the
+    answer where ``t < delta``); the decoder targets keep ``-100`` (ignored by the loss) there."""
+    blank = n_symbols + 1
+    src = tokens + 1  # (B, L)
+    tgt = torch.where(targets >= 0, targets + 1, torch.full_like(targets, blank))  # (B, L)
+    tgt_in = torch.cat([torch.full_like(tgt[:, :1], blank), tgt[:, :-1]], dim=1)  # (B, L)
+    tgt_out = torch.where(targets >= 0, targets + 1, targets)  # (B, L)
+    return src, torch.ones_like(src, dtype=torch.bool), tgt_in, tgt_out
+
+
+@torch.no_grad()
+def accuracy_by_position(model: Seq2Seq, tokens: Tensor, targets: Tensor, n_symbols: int,
+                         distance: int) -> tuple[float, Tensor]:
+    """The teacher-forced accuracy of :func:`attention_rnn` on ``copy_task`` data, overall (the
+    positions with an answer) and by the source position ``t - distance`` of the symbol to name.
+
+    Returns:
+        ``(accuracy, by_position)``, ``by_position`` ``(L - distance,)`` on the CPU.
+    """
+    device = model_device(model)
+    src, mask, tgt_in, tgt = (t.to(device) for t in copy_as_seq2seq(tokens, targets, n_symbols))
+    pred = model(src, mask, tgt_in).argmax(-1)  # (B, L)
+    right = (pred == tgt).float().cpu()  # (B, L)
+    keep = (tgt != -100).cpu()
+    return right[keep].mean().item(), right[:, distance:].mean(0)  # index = source position t - δ
+
+
+def source_gradients(model: Seq2Seq, src: Tensor, bos: int) -> Tensor:
+    r"""``(S,)``: :math:`\lVert \partial o / \partial e(x_j) \rVert` for every source position j,
+    where o is a scalar of the first output (the log-sum-exp of its logits, decoder input ``bos``)
+    and e(x) the source's embeddings; averaged over the batch ``src`` ``(B, S)`` (no padding)."""
+    emb = model.encoder.embed(src).detach().requires_grad_(True)  # (B, S, E)
+    hook = model.encoder.embed.register_forward_hook(lambda mod, inp, out: emb)
+    try:
+        logits = model(src, torch.ones_like(src, dtype=torch.bool), torch.full_like(src[:, :1], bos))
+    finally:
+        hook.remove()
+    (g,) = torch.autograd.grad(logits[:, 0].logsumexp(-1).sum(), emb)
+    return g.norm(dim=-1).mean(0).cpu()  # (S,)
+
+
+def state_gradients(encoder: Encoder, src: Tensor) -> Tensor:
+    r"""``(S,)``: :math:`\lVert \partial \overrightarrow{h}_j / \partial e(x_1) \rVert` for every
+    j, the forward states of a bidirectional :class:`attnbook.seq2seq.Encoder`: what the recurrence
+    carries from the first token; averaged over the batch ``src`` ``(B, S)``."""
+    emb = encoder.embed(src).detach().requires_grad_(True)  # (B, S, E)
+    fwd = encoder.rnn(emb)[0][..., :encoder.hidden_size]  # (B, S, H): the left-to-right half
+    return torch.stack([torch.autograd.grad(fwd[:, j].sum(), emb, retain_graph=True)[0][:, 0]
+                        .norm(dim=-1).mean() for j in range(src.shape[1])]).cpu()  # (S,)

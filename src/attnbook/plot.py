@@ -3,65 +3,83 @@
 First used in *Attention as a soft dictionary lookup* (``notebooks/20_soft_dictionary``); the
 seq2seq alignment plots and the Transformer's attention maps use the same :func:`heatmap`.
 
-Importing this module calls :func:`use_korean_font`: matplotlib's default font (DejaVu Sans) has no
-Hangul, so Korean tokens would be drawn as boxes. It adds a CJK font (Noto Sans CJK, from Debian's
-``fonts-noto-cjk``, or Nanum in Colab: ``apt-get install fonts-nanum``) as a fallback family for
-every figure, and warns once if the machine has none.
+matplotlib's default font (DejaVu Sans) has no Hangul, so Korean tokens would be drawn as boxes.
+The figures here draw inside a style context (:func:`hangul`) that adds a CJK font (Noto Sans CJK,
+from Debian's ``fonts-noto-cjk``, or Nanum in Colab: ``apt-get install fonts-nanum``) as a fallback
+family; importing the module changes no global rcParams (:func:`use_korean_font` does, on request).
+The concept diagrams live in :mod:`attnbook.diagrams`.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import functools
 import warnings
 from collections.abc import Sequence
+from contextlib import contextmanager
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib import font_manager
 
-__all__ = ["heatmap", "heatmaps", "use_korean_font"]
+from attnbook.diagrams._style import KOREAN_FONT_PACKAGE, korean_font
 
-_HANGUL_FAMILIES = ("Noto Sans CJK KR", "Noto Sans CJK JP", "Noto Sans KR", "NanumGothic",
-                    "Noto Sans CJK SC", "UnDotum")
+__all__ = ["heatmap", "heatmaps", "attention_text", "word_shades", "hangul", "hangul_rc",
+           "use_korean_font"]
 
-
-def _installed_hangul_family() -> str | None:
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in _HANGUL_FAMILIES if n in names), None)
-
-
-def use_korean_font(warn: bool = True) -> str | None:
-    """Make every figure able to draw Hangul; returns the CJK family used (None if there is none).
-
-    ``font.family`` becomes ``["DejaVu Sans", <the CJK family>]``: Latin text keeps matplotlib's
-    default look and Hangul falls back to the CJK font glyph by glyph. Fonts installed after matplotlib built
-    its font cache (e.g. by ``apt-get`` in the same session) are found through fontconfig.
-    """
-    family = _installed_hangul_family()
-    if family is None and shutil.which("fc-list"):
-        files = subprocess.run(["fc-list", ":lang=ko", "file"], capture_output=True, text=True,
-                               check=False).stdout.split()
-        for path in (f.rstrip(":") for f in files):
-            try:
-                font_manager.fontManager.addfont(path)
-            except Exception:  # a font file matplotlib cannot read is skipped
-                continue
-        family = _installed_hangul_family()
-    if family is None:
+def hangul_family(warn: bool = False) -> str | None:
+    """The installed font with Hangul that figures fall back to (``None`` if the machine has none);
+    the one :func:`attnbook.diagrams.korean_font` finds."""
+    try:
+        return korean_font()
+    except RuntimeError:
         if warn:
             warnings.warn(
                 "no font with Hangul found: Korean text in figures will show as boxes "
-                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; Colab: apt-get install fonts-nanum)",
-                stacklevel=2)
+                f"(Debian/Ubuntu: apt-get install {KOREAN_FONT_PACKAGE}; Colab: apt-get install "
+                "fonts-nanum)", stacklevel=3)
         return None
+
+
+def hangul_rc(family: str | None = None) -> dict:
+    """The rcParams that let a figure draw Hangul: ``font.family`` = ``["DejaVu Sans", <the CJK
+    family>]`` (Latin text keeps matplotlib's default look, Hangul falls back to the CJK font glyph
+    by glyph) and a hyphen for the minus sign (CJK fonts often lack U+2212). Empty without a font."""
+    family = family or hangul_family()
+    if family is None:
+        return {}
     # a list of families is what matplotlib falls back along, glyph by glyph (the generic
     # "sans-serif" would resolve to its first installed member only)
-    mpl.rcParams["font.family"] = ["DejaVu Sans", family]
-    mpl.rcParams["axes.unicode_minus"] = False  # CJK fonts often lack U+2212 (minus)
+    return {"font.family": ["DejaVu Sans", family], "axes.unicode_minus": False}
+
+
+@contextmanager
+def hangul():
+    """A style context in which text can be Hangul (:func:`hangul_rc`); the figures of this module
+    draw inside it, and the global rcParams are left as they are."""
+    with mpl.rc_context(hangul_rc()):
+        yield
+
+
+def use_korean_font(warn: bool = True) -> str | None:
+    """Make *every* later figure able to draw Hangul, for a reader's own figures: sets the global
+    rcParams of :func:`hangul_rc` and returns the CJK family used (None if there is none).
+
+    Importing this module does not call it: :func:`heatmap`, :func:`heatmaps` and
+    :func:`attention_text` draw inside :func:`hangul` and change no global setting.
+    """
+    family = hangul_family(warn=warn)
+    mpl.rcParams.update(hangul_rc(family))
     return family
+
+
+def _in_hangul(fn):
+    """Draw inside :func:`hangul` (Korean tokens get the CJK font; global rcParams untouched)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with hangul():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def _to_numpy(weights) -> np.ndarray:
@@ -73,6 +91,7 @@ def _to_numpy(weights) -> np.ndarray:
     return w
 
 
+@_in_hangul
 def heatmap(
     weights,
     x_labels: Sequence[str] | None = None,
@@ -133,6 +152,7 @@ def heatmap(
     return ax
 
 
+@_in_hangul
 def heatmaps(matrices, titles: Sequence[str] | None = None, ncols: int = 3, **kwargs):
     """Several heatmaps side by side; ``kwargs`` go to :func:`heatmap`. Returns the figure."""
     n = len(matrices)
@@ -146,81 +166,6 @@ def heatmaps(matrices, titles: Sequence[str] | None = None, ncols: int = 3, **kw
             ax.axis("off")
     fig.tight_layout()
     return fig
-
-
-# at import, quietly: a missing font shows as matplotlib's own glyph warnings where Hangul is drawn
-use_korean_font(warn=False)
-
-
-def han_diagram(ax=None, n_sentences: int = 3, n_words: int = 4):
-    """Draw the hierarchical attention network of Yang et al. (2016) from code (chapter
-    "Attention for classification and the HAN", ``notebooks/23_han``).
-
-    Words at the bottom feed a word-level bidirectional GRU per sentence; word attention with the
-    context vector :math:`u_w` pools each sentence into a sentence vector :math:`s_i`; a
-    sentence-level bidirectional GRU and attention with :math:`u_s` give the document vector
-    :math:`v`, which a softmax layer classifies. Returns the axes.
-    """
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 6.2))
-    ax.set_axis_off()
-
-    def box(x, y, w, h, text, color, fontsize=9):
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02",
-                                    fc=color, ec="0.3", lw=0.8))
-        ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
-
-    def arrow(x0, y0, x1, y1, color="0.35"):
-        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=8,
-                                     color=color, lw=0.8, shrinkA=2, shrinkB=2))
-
-    step = 1.3  # distance between neighbouring words
-    width = n_sentences * (n_words + 1) * step
-    ys = {"word": 0.0, "wgru": 1.0, "watt": 2.0, "sent": 3.0, "sgru": 4.0, "satt": 5.0,
-          "doc": 6.0, "out": 7.0}
-    sent_x = []
-    for i in range(n_sentences):
-        x0 = i * (n_words + 1) * step
-        xs = [x0 + j * step for j in range(n_words)]
-        centre = sum(xs) / n_words
-        sent_x.append(centre)
-        for j, x in enumerate(xs):
-            box(x, ys["word"], 0.8, 0.45, f"$w_{{{i + 1}{j + 1}}}$", "#eeeeee")
-            box(x, ys["wgru"], 0.8, 0.45, f"$h_{{{i + 1}{j + 1}}}$", "#cfe2f3")
-            arrow(x, ys["word"] + 0.25, x, ys["wgru"] - 0.25)
-            arrow(x, ys["wgru"] + 0.25, centre, ys["watt"] - 0.25, color="#e69138")
-        for a, b in zip(xs[:-1], xs[1:], strict=True):
-            ax.annotate("", (b - 0.42, ys["wgru"] + 0.08), (a + 0.42, ys["wgru"] + 0.08),
-                        arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
-            ax.annotate("", (a + 0.42, ys["wgru"] - 0.08), (b - 0.42, ys["wgru"] - 0.08),
-                        arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
-        box(centre, ys["watt"], 3.4, 0.5, r"word attention, query $u_w$", "#fce5cd", 8)
-        box(centre, ys["sent"], 0.8, 0.45, f"$s_{i + 1}$", "#d9ead3")
-        arrow(centre, ys["watt"] + 0.27, centre, ys["sent"] - 0.25)
-    mid = sum(sent_x) / n_sentences
-    for i, x in enumerate(sent_x):
-        box(x, ys["sgru"], 0.8, 0.45, f"$h_{i + 1}$", "#cfe2f3")
-        arrow(x, ys["sent"] + 0.25, x, ys["sgru"] - 0.25)
-        arrow(x, ys["sgru"] + 0.25, mid, ys["satt"] - 0.27, color="#e69138")
-    for a, b in zip(sent_x[:-1], sent_x[1:], strict=True):
-        ax.annotate("", (b - 0.42, ys["sgru"] + 0.08), (a + 0.42, ys["sgru"] + 0.08),
-                    arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
-        ax.annotate("", (a + 0.42, ys["sgru"] - 0.08), (b - 0.42, ys["sgru"] - 0.08),
-                    arrowprops=dict(arrowstyle="->", color="#3d85c6", lw=0.7))
-    box(mid, ys["satt"], 3.6, 0.5, r"sentence attention, query $u_s$", "#fce5cd", 8)
-    box(mid, ys["doc"], 2.4, 0.45, "document vector $v$", "#d9ead3", 8)
-    arrow(mid, ys["satt"] + 0.27, mid, ys["doc"] - 0.25)
-    box(mid, ys["out"], 2.4, 0.45, "softmax: class", "#f4cccc", 8)
-    arrow(mid, ys["doc"] + 0.25, mid, ys["out"] - 0.25)
-    labels = {"word": "words (embedded)", "wgru": "word GRU (both directions)",
-              "sent": "sentence vectors", "sgru": "sentence GRU (both directions)"}
-    for key, text in labels.items():
-        ax.text(width - 0.6, ys[key], text, ha="left", va="center", fontsize=8, color="0.25")
-    ax.set_xlim(-0.8, width + 3.6)
-    ax.set_ylim(-0.6, ys["out"] + 0.6)
-    return ax
 
 
 def word_shades(word_weights, sentence_weights, lengths: Sequence[int], scale: str = "yang") -> list:
@@ -254,6 +199,7 @@ def word_shades(word_weights, sentence_weights, lengths: Sequence[int], scale: s
     return [r / top for r in rows]
 
 
+@_in_hangul
 def attention_text(
     sentences: Sequence[Sequence[str]],
     word_weights,

@@ -310,3 +310,11 @@ def glue(name: str, value, display: bool = False):
     except ImportError:
         return value
     return _glue(name, value, display=display)
+
+
+def glue_many(**values) -> None:
+    """Glue several numbers for the prose at once: ``glue_many(n_train=8000, lr=f"{lr:g}")`` is
+    ``glue("n_train", 8000)`` and ``glue("lr", f"{lr:g}")``, none displayed. The values are glued
+    as given (format them first when the prose wants a particular form)."""
+    for name, value in values.items():
+        glue(name, value, display=False)

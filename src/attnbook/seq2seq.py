@@ -56,6 +56,7 @@ __all__ = [
     "Batch",
     "make_batch",
     "teacher_forcing_loss",
+    "label_smoothed_loss",
     "translate",
     "accuracy_by_length",
 ]
@@ -396,6 +397,18 @@ def teacher_forcing_loss(model: Seq2Seq, batch: Batch, pad_id: int = 0) -> Tenso
     """Mean cross-entropy of the next target token over the real (non-pad) target positions."""
     logits = model(batch.src, batch.src_mask, batch.tgt_in)  # (B, T, V)
     return F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad_id)
+
+
+def label_smoothed_loss(model: nn.Module, batch: Batch, smoothing: float = 0.1, pad_id: int = 0) -> Tensor:
+    r""":func:`teacher_forcing_loss` with label smoothing (Szegedy et al. 2016; Vaswani et al. 2017
+    use :math:`\epsilon_{ls} = 0.1`, taught in *The Transformer*, ``notebooks/41_transformer``): the
+    target distribution puts :math:`1 - \epsilon` on the true token and spreads :math:`\epsilon`
+    uniformly over the vocabulary (torch's ``label_smoothing``). Padding positions are ignored.
+    """
+    logits = model(batch.src, batch.src_mask, batch.tgt_in)  # (B, T, V)
+    return F.cross_entropy(
+        logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad_id, label_smoothing=smoothing
+    )
 
 
 @torch.no_grad()

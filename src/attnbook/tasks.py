@@ -23,8 +23,11 @@ Example::
     data = DATE_TASK.load()                       # DateData: pairs, tokens, vocabularies
     model = DATE_TASK.rnn_seq2seq(data, "none")   # or "additive", "dot", "general"
     history = DATE_TASK.train(model, data)        # the shared budget (attnbook.train.fit)
-    scores = DATE_TASK.evaluate(model, data)      # greedy decoding of the test set, scored
+    scores, weights = DATE_TASK.evaluate(model, data)  # greedy decoding of the test set, scored
     scores.exact_match, scores.date_accuracy, scores.by_count()
+
+    run = DATE_TASK.run(data, "additive", epochs=2)   # trained (or, with reuse=True, loaded) and
+    run.scores, run.weights, run.seconds, run.loaded  # scored in one call: a DateRun
 
 A model with its own decoding (e.g. a Transformer decoded with
 :func:`attnbook.seq2seq.translate`) is scored with ``DATE_TASK.score(outputs, data)``.
@@ -44,10 +47,11 @@ tokenisation (Korean syllable by syllable, English word by word)::
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
+import importlib
 import json
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,8 +79,9 @@ from attnbook.seq2seq import (
 from attnbook.train import History, fit
 from attnbook.utils import draw_seed, numpy_rng, python_rng, seed_everything
 
-__all__ = ["DateTask", "DateData", "DateScores", "DATE_TASK", "date_matches", "KorEngTask",
-           "KorEngData", "KOR_ENG", "paired_bootstrap_bleu"]
+__all__ = ["DateTask", "DateData", "DateScores", "DateRun", "DATE_TASK", "date_matches",
+           "is_calendar_date", "KorEngTask", "KorEngData", "KOR_ENG",
+           "paired_bootstrap_bleu"]
 
 ISO_LENGTH = len("yyyy-mm-dd")
 
@@ -91,6 +96,20 @@ def date_matches(output: str | Sequence[str], target: str) -> list[bool]:
     out = output if isinstance(output, str) else "".join(output)
     produced = out.split(";")
     return [i < len(produced) and produced[i] == d for i, d in enumerate(target.split(";"))]
+
+
+def is_calendar_date(text: str) -> bool:
+    """Whether ``text`` is a real calendar date in ISO form (``datetime.date.fromisoformat``
+    accepts it): a wrong output can still be a plausible date.
+
+    >>> is_calendar_date("2014-03-02"), is_calendar_date("2014-02-30")
+    (True, False)
+    """
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -182,6 +201,32 @@ class DateScores:
     def exact_match_by_length(self, edges: Sequence[int] | None = None):
         """Exact match in source-length buckets: ``[(lo, hi, accuracy, examples), ...]``."""
         return accuracy_by_length(self.lengths, self.exact, edges or self.edges)
+
+    def date_accuracy_drop(self) -> float:
+        """In points: the date accuracy of the inputs with the fewest dates minus that of the
+        inputs with the most (the decline with the length that attention removes)."""
+        by_count = self.by_count()
+        return 100 * (by_count[min(by_count)]["date"] - by_count[max(by_count)]["date"])
+
+
+@dataclass
+class DateRun:
+    """A model trained on the date task and scored, by :meth:`DateTask.run`.
+
+    Attributes:
+        model, history: the trained model and its loss history.
+        seconds: the seconds of training (those of the saved run when it was loaded).
+        scores: its :class:`DateScores` on the test set; weights: each test example's attention
+            weights (None for a decoder without attention).
+        loaded: whether a saved model was loaded instead of training one.
+    """
+
+    model: Seq2Seq
+    history: History
+    seconds: float
+    scores: DateScores
+    weights: list
+    loaded: bool
 
 
 @dataclass(frozen=True)
@@ -282,6 +327,23 @@ class DateTask:
             overrides: budget settings (``epochs``, ``batch_size``, ``lr``) for :meth:`train`;
                 model settings go through :meth:`rnn_seq2seq` and are not accepted here.
         """
+        model, history, seconds, _ = self._trained(data, decoder, reuse=reuse, desc=desc, device=device,
+                                                   **overrides)
+        return model, history, seconds
+
+    def run(
+        self, data: DateData, decoder: str = "none", *, reuse: bool = False, desc: str | None = None,
+        device: torch.device | str = "cpu", **overrides,
+    ) -> DateRun:
+        """:meth:`trained` (the same arguments), then :meth:`evaluate`: one :class:`DateRun`."""
+        model, history, seconds, loaded = self._trained(data, decoder, reuse=reuse, desc=desc,
+                                                        device=device, **overrides)
+        scores, weights = self.evaluate(model, data)
+        return DateRun(model=model, history=history, seconds=seconds, scores=scores,
+                       weights=weights, loaded=loaded)
+
+    def _trained(self, data: DateData, decoder: str, *, reuse: bool, desc: str | None,
+                 device: torch.device | str, **overrides) -> tuple[Seq2Seq, History, float, bool]:
         budget_keys = {"epochs", "batch_size", "lr"}
         if set(overrides) - budget_keys:
             raise ValueError(f"trained() accepts budget overrides {sorted(budget_keys)}, got "
@@ -292,7 +354,7 @@ class DateTask:
             saved = torch.load(path, map_location=device, weights_only=True)
             model.load_state_dict(saved["state"])
             model.eval()
-            return model, History(train_loss=list(saved["train_loss"])), float(saved["seconds"])
+            return model, History(train_loss=list(saved["train_loss"])), float(saved["seconds"]), True
         t0 = time.perf_counter()
         history = self.train(model, data, desc=desc or decoder, **overrides)
         seconds = time.perf_counter() - t0
@@ -301,13 +363,13 @@ class DateTask:
         torch.save({"state": model.state_dict(), "train_loss": history.train_loss,
                     "seconds": seconds}, tmp)
         tmp.replace(path)
-        return model, history, seconds
+        return model, history, seconds, False
 
     def _key(self, decoder: str, overrides: dict, model: nn.Module) -> str:
         sources = b"".join(
-            Path(sys.modules[name].__file__).read_bytes()
-            for name in ("attnbook.tasks", "attnbook.seq2seq", "attnbook.attention", "attnbook.train",
-                         "attnbook.data.synthetic", "attnbook.data.text", "attnbook.utils")
+            Path(importlib.import_module(name).__file__).read_bytes()
+            for name in ("attnbook.tasks", "attnbook.seq2seq", "attnbook.rnn", "attnbook.attention",
+                         "attnbook.train", "attnbook.data.synthetic", "attnbook.data.text", "attnbook.utils")
         )
         # the seed the draws really use (the seed offset included): another offset, another model
         what = json.dumps([dataclasses.asdict(self), draw_seed(self.seed), decoder, sorted(overrides.items()),

@@ -4,10 +4,16 @@ Introduced in *Recurrent networks* (``notebooks/10_rnn``) and used by every late
 deliberately small -- no callbacks, no logger -- so that a reader can see the whole training loop:
 
 1. shuffle the training examples with a seeded generator and cut them into mini-batches;
-2. for each batch, moved to the device of the model: ``loss = loss_fn(model, batch)``, backward, optional gradient clipping, step;
-3. after each epoch, ``evaluate(model)`` (higher is better); keep the best weights and stop after
-   ``patience`` epochs without improvement (:class:`EarlyStopping`);
-4. restore the best weights.
+2. for each batch, moved to the device of the model: ``loss = loss_fn(model, batch)``, backward,
+   optional gradient clipping, step (:func:`train_step`), timed on a clock (:data:`CLOCKS`);
+3. after each epoch -- or every ``eval_every_steps`` steps or ``eval_every_seconds`` seconds --
+   ``evaluate(model)`` (higher is better); keep the best weights and stop after ``patience``
+   evaluations without improvement (:class:`EarlyStopping`);
+4. stop when the budget runs out: ``epochs``, ``max_steps`` or ``seconds``, whichever first;
+5. restore the best weights.
+
+Training for a budget of seconds, with a learning curve against the clock, is the same loop:
+:func:`attnbook.curves.fit_timed`.
 
 Example::
 
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,21 +38,56 @@ from torch import Tensor, nn
 
 from attnbook.utils import model_device, progress, seed_everything, to_device
 
-__all__ = ["History", "minibatches", "train_step", "fit", "EarlyStopping"]
+__all__ = ["CLOCKS", "History", "accuracy", "minibatches", "train_step", "fit", "EarlyStopping"]
+
+
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+"""The clocks that time training: ``"cpu"`` (this process's CPU seconds; other jobs on a shared
+machine do not count) and ``"wall"`` (``time.perf_counter``)."""
 
 
 @dataclass
 class History:
-    """What :func:`fit` did: the mean training loss and the validation score of each epoch."""
+    """What :func:`fit` did: the training loss of each epoch and of each step, and at each
+    evaluation the validation score, the optimizer steps and the training seconds so far.
 
-    train_loss: list[float] = field(default_factory=list)
-    val_score: list[float] = field(default_factory=list)
-    best_epoch: int | None = None  # 0-based; None without an evaluate function
-    stopped_early: bool = False
+    By default :func:`fit` evaluates once after each epoch, so that ``val_score[e]`` is the score
+    after epoch ``e``; with ``eval_every_steps``, ``eval_every_seconds`` or ``eval_at_start`` the
+    evaluations follow that schedule instead (``steps`` and ``seconds`` say when each was made).
+    """
+
+    train_loss: list[float] = field(default_factory=list)  # per epoch, mean over its examples
+    val_score: list[float] = field(default_factory=list)  # per evaluation
+    best_epoch: int | None = None  # 0-based index into val_score; None without an evaluate function
+    stopped_early: bool = False  # stopped by patience or target before the budget ran out
+    steps: list[int] = field(default_factory=list)  # optimizer steps at each evaluation
+    seconds: list[float] = field(default_factory=list)  # training seconds at each evaluation
+    step_loss: list[float] = field(default_factory=list)  # the loss of every optimizer step
+    total_steps: int = 0
+    train_seconds: float = 0.0  # on fit's clock: building batches, forward, backward, step
+    eval_seconds: float = 0.0  # spent in evaluations (not on the training clock)
 
     @property
     def best_score(self) -> float | None:
         return None if self.best_epoch is None else self.val_score[self.best_epoch]
+
+
+def accuracy(model: nn.Module, x, y: Tensor, ignore_index: int | None = None) -> float:
+    """The share of targets ``y`` that ``model(x).argmax(-1)`` gets right, under ``torch.no_grad()``.
+
+    The model's mode is left as it is (put it in eval mode first if it has dropout). ``y`` may
+    have any shape that the logits have without their last axis (a label per example, or per
+    token); with ``ignore_index`` (e.g. -100, as in ``F.cross_entropy``) those targets are not
+    counted.
+
+    >>> accuracy(nn.Identity(), torch.tensor([[0.1, 0.9], [0.8, 0.2]]), torch.tensor([1, 1]))
+    0.5
+    """
+    with torch.no_grad():
+        right = model(x).argmax(-1) == y
+        if ignore_index is not None:
+            right = right[y != ignore_index]
+        return right.float().mean().item()
 
 
 def minibatches(n: int, batch_size: int, shuffle: bool = True, generator: torch.Generator | None = None):
@@ -66,8 +108,8 @@ def train_step(
     """One optimizer step on one batch (already on the model's device): ``loss_fn(model, batch)``,
     backward, optional gradient-norm clipping, ``optimizer.step()``. Returns the loss as a float.
 
-    The inner step of :func:`fit`, shared with :func:`attnbook.curves.fit_timed` so that training
-    for a budget of epochs and for a budget of seconds take the very same steps.
+    The inner step of :func:`fit` (and so of :func:`attnbook.curves.fit_timed`, which is
+    :func:`fit` with a budget of seconds).
     """
     loss = loss_fn(model, batch)
     optimizer.zero_grad()
@@ -83,7 +125,7 @@ def fit(
     examples: Sequence,
     collate: Callable[[list], object],
     loss_fn: Callable[[nn.Module, object], Tensor],
-    epochs: int,
+    epochs: int | None = None,
     batch_size: int = 64,
     lr: float = 1e-3,
     optimizer: torch.optim.Optimizer | None = None,
@@ -94,28 +136,53 @@ def fit(
     seed: int | None = 0,
     show_progress: bool = True,
     desc: str = "epochs",
+    *,
+    max_steps: int | None = None,
+    seconds: float | None = None,
+    eval_every_steps: int | None = None,
+    eval_every_seconds: float | None = None,
+    eval_at_start: bool = False,
+    keep_best: bool = True,
+    clock: str = "cpu",
 ) -> History:
-    """Train ``model`` on ``examples`` with Adam (or ``optimizer``).
+    """Train ``model`` on ``examples`` with Adam (or ``optimizer``) for a budget of epochs, steps
+    or seconds, whichever runs out first.
 
     Args:
-        model: the module to train (put in train mode for each epoch, eval mode for ``evaluate``).
+        model: the module to train (train mode for the steps, eval mode for ``evaluate``); left
+            in eval mode.
         examples: the training examples (any sequence).
         collate: turns a list of examples into a batch (e.g. padded tensors).
         loss_fn: ``(model, batch) -> scalar loss``.
-        epochs: the most epochs to run.
+        epochs: the most epochs to run (None: no limit; give ``max_steps`` or ``seconds``).
         batch_size: examples per batch.
         lr: the learning rate of the default Adam optimizer.
         optimizer: a ready optimizer instead of Adam.
-        evaluate: ``model -> score`` (higher is better), called after each epoch under
-            ``torch.no_grad()``; the best epoch's weights are restored at the end.
-        patience: stop after this many epochs without a better score (needs ``evaluate``).
+        evaluate: ``model -> score`` (higher is better), called under ``torch.no_grad()`` after
+            each epoch (or on the schedule below), and when the budget runs out; the best
+            evaluation's weights are restored at the end (see ``keep_best``).
+        patience: stop after this many evaluations without a better score (needs ``evaluate``).
         target: stop as soon as the score reaches this value (needs ``evaluate``).
         max_grad_norm: clip the gradient norm to this value (None: no clipping); recurrent networks
             need it against exploding gradients.
         seed: seed everything before training (None: leave the random state alone; the batches
             are then shuffled by torch's global generator).
-        show_progress: show a progress bar over the epochs.
+        show_progress: show a progress bar (over the epochs; over the seconds or steps when those
+            are the budget).
         desc: the progress bar's label.
+        max_steps: stop after this many optimizer steps (the epoch is cut short).
+        seconds: stop once the training steps have taken this long on ``clock`` (at least one
+            step is taken).
+        eval_every_steps: evaluate after every this many optimizer steps instead of after each
+            epoch -- a schedule that does not depend on the machine's speed.
+        eval_every_seconds: evaluate every this many training seconds instead of after each
+            epoch (both schedules may be given).
+        eval_at_start: also evaluate once before the first step.
+        keep_best: restore the weights of the best evaluation at the end (False: keep the last
+            weights, and copy none along the way).
+        clock: the clock of ``seconds`` and of the history's times, a key of :data:`CLOCKS`.
+            Only training counts on it -- building the batch, forward, backward, the step --
+            not the evaluations.
 
     Returns:
         a :class:`History`.
@@ -124,44 +191,124 @@ def fit(
         raise ValueError("patience and target need an evaluate function")
     if len(examples) == 0:
         raise ValueError("fit needs at least one training example")
+    if epochs is None and max_steps is None and seconds is None:
+        raise ValueError("give a budget: epochs, max_steps or seconds")
+    if (seconds is not None and seconds <= 0) or (eval_every_seconds is not None and eval_every_seconds <= 0):
+        raise ValueError(f"seconds and eval_every_seconds must be > 0, got {seconds}, {eval_every_seconds}")
+    if eval_every_steps is not None and eval_every_steps < 1:
+        raise ValueError(f"eval_every_steps must be >= 1, got {eval_every_steps}")
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown clock {clock!r}; choose from {sorted(CLOCKS)}")
+    now = CLOCKS[clock]
     # seed=None leaves the random state alone: shuffling then draws from torch's global generator
     gen = seed_everything(seed) if seed is not None else None
     device = model_device(model)
     opt = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     hist = History()
     stopper = EarlyStopping(patience, target) if evaluate is not None else None
-    bar = progress(range(epochs), desc=desc, disable=not show_progress, leave=False)
-    for epoch in bar:
+    per_epoch = eval_every_steps is None and eval_every_seconds is None
+    next_eval = math.inf if eval_every_seconds is None else eval_every_seconds
+    bar = _Bar(epochs, max_steps, seconds, desc, show_progress)
+
+    def evaluation() -> bool:
+        """Score the model (off the training clock) and keep the best weights; True: stop."""
+        nonlocal next_eval
+        while next_eval <= hist.train_seconds:
+            next_eval += eval_every_seconds
+        t0 = now()
+        model.eval()
+        with torch.no_grad():
+            score = float(evaluate(model))
+        model.train()
+        hist.val_score.append(score)
+        hist.steps.append(hist.total_steps)
+        hist.seconds.append(hist.train_seconds)
+        save, stop = stopper.step(score)
+        if keep_best:
+            stopper.checkpoint(model, save)
+        if save:
+            hist.best_epoch = len(hist.val_score) - 1
+        hist.eval_seconds += now() - t0
+        bar.score(score)
+        return bool(stop)
+
+    stop = stopper is not None and eval_at_start and evaluation()
+    hist.stopped_early = stop
+    out_of_budget, epoch = False, 0
+    while not stop and not out_of_budget and (epochs is None or epoch < epochs):
         model.train()
         total, count = 0.0, 0
         for idx in minibatches(len(examples), batch_size, generator=gen):
+            t0 = now()
             # the collate function may build tensors on the CPU: train on the model's device
             batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
-            total += train_step(model, batch, loss_fn, opt, max_grad_norm) * len(idx)
+            loss = train_step(model, batch, loss_fn, opt, max_grad_norm)
+            dt = now() - t0
+            hist.train_seconds += dt
+            hist.total_steps += 1
+            hist.step_loss.append(loss)
+            total += loss * len(idx)
             count += len(idx)
+            bar.step(dt, hist.train_seconds)
+            out_of_budget = ((seconds is not None and hist.train_seconds >= seconds)
+                             or (max_steps is not None and hist.total_steps >= max_steps))
+            if out_of_budget:
+                break  # evaluated below
+            if stopper is not None and not per_epoch and (
+                    hist.train_seconds >= next_eval
+                    or (eval_every_steps is not None and hist.total_steps % eval_every_steps == 0)):
+                stop = evaluation()
+                if stop:
+                    break
         hist.train_loss.append(total / count)
-        postfix = {"loss": f"{hist.train_loss[-1]:.3f}"}
-        if evaluate is not None:
-            model.eval()
-            with torch.no_grad():
-                score = float(evaluate(model))
-            hist.val_score.append(score)
-            postfix["val"] = f"{score:.3f}"
-            save, stop = stopper.step(score)
-            stopper.checkpoint(model, save)
-            if save:
-                hist.best_epoch = epoch
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix(postfix)
-        if stopper is not None and stop:
-            hist.stopped_early = epoch < epochs - 1
-            break
-    if hasattr(bar, "close"):
-        bar.close()
-    if stopper is not None:
+        epoch += 1
+        bar.epoch(hist.train_loss[-1])
+        last = out_of_budget or (epochs is not None and epoch >= epochs)
+        if stopper is not None and not stop and (per_epoch or last) and not (
+                hist.steps and hist.steps[-1] == hist.total_steps):
+            stop = evaluation()
+            hist.stopped_early = stop and not last
+        elif stop:
+            hist.stopped_early = not last
+    bar.close()
+    if stopper is not None and keep_best:
         stopper.restore(model)
     model.eval()
     return hist
+
+
+class _Bar:
+    """:func:`fit`'s progress bar: over the seconds when they are the budget, else over the
+    epochs, else over the steps."""
+
+    def __init__(self, epochs, max_steps, seconds, desc, show):
+        self.unit = "s" if seconds is not None else "epoch" if epochs is not None else "step"
+        total = {"s": None if seconds is None else round(seconds, 1), "epoch": epochs,
+                 "step": max_steps}[self.unit]
+        fmt = {"bar_format": "{l_bar}{bar}| {n:.1f}/{total:.1f} s{postfix}", "mininterval": 1.0,
+               "unit": "s"} if self.unit == "s" else {}
+        self.budget = seconds
+        self.bar = progress(total=total, desc=desc, disable=not show, leave=False, **fmt)
+        self.postfix: dict[str, str] = {}
+
+    def step(self, dt: float, elapsed: float) -> None:
+        if self.unit == "s":
+            self.bar.update(min(dt, max(0.0, self.budget - self.bar.n)))
+        elif self.unit == "step":
+            self.bar.update(1)
+
+    def epoch(self, loss: float) -> None:
+        self.postfix["loss"] = f"{loss:.3f}"
+        if self.unit == "epoch":
+            self.bar.update(1)
+        self.bar.set_postfix(self.postfix)
+
+    def score(self, score: float) -> None:
+        self.postfix["val"] = f"{score:.3f}"
+        self.bar.set_postfix(self.postfix)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 class EarlyStopping:

@@ -1,11 +1,11 @@
 r"""Self-attention and the Transformer: multi-head attention, positional encodings, masks, the
-encoder and decoder layers (post-LN and pre-LN), an encoder--decoder model, the Noam schedule and
-label smoothing.
+encoder and decoder layers (post-LN and pre-LN), and an encoder--decoder model, all sized by one
+:class:`TransformerConfig`. (The Noam schedule and the optimiser recipes: :mod:`attnbook.schedules`;
+label smoothing: :func:`attnbook.seq2seq.label_smoothed_loss`.)
 
 Taught in the chapters *Self-attention* (``notebooks/40_self_attention``: :class:`MultiHeadAttention`,
 the positional encodings, the masks, :class:`EncoderLayer`) and *The Transformer*
-(``notebooks/41_transformer``: :class:`DecoderLayer`, :class:`Transformer`, :func:`noam_schedule`,
-:func:`label_smoothed_loss`). References: Vaswani et al. 2017 (*Attention is all you need*);
+(``notebooks/41_transformer``: :class:`DecoderLayer`, :class:`Transformer`). References: Vaswani et al. 2017 (*Attention is all you need*);
 Ba et al. 2016 (*Layer normalization*); Xiong et al. 2020 (*On layer normalization in the
 Transformer architecture*, the pre-LN placement).
 
@@ -55,25 +55,28 @@ Shapes (batch-first): queries ``(B, T, D)``, keys and values ``(B, S, D)``, weig
 ``True`` = attend, and broadcast to ``(B, T, S)`` exactly as in :func:`attnbook.attention.attend`
 (key padding ``(B, 1, S)``, causal ``(T, S)``); every head uses the same mask.
 
-**Two paths, the same numbers.** :class:`MultiHeadAttention` has a readable path (a loop over
-heads, each an :func:`attnbook.attention.attend` call, so the weights are there to plot) and a fast
-path (``torch.nn.functional.scaled_dot_product_attention`` on all heads at once, which never forms
-the weights). ``fast=True`` (the default) uses the fast path unless weights are asked for
-(``need_weights``); ``fast=False`` always reads. The tests check that both give the same output,
-and that both equal ``torch.nn.MultiheadAttention`` with the same weights.
+**Multi-head attention and the masks** (:class:`MultiHeadAttention`, :func:`causal_mask`,
+:func:`key_padding_mask`) live in :mod:`attnbook.attention`, with the one attention API
+(``(output, weights)``, the last weights kept as ``.weights``); they are imported here, the
+building blocks of the layers. The encoder and decoder layers build their attentions with
+``need_weights=False`` (the fast path) so that training never forms the weights;
+:func:`keep_weights` turns the weights on in a whole model for plotting.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attnbook.attention import attend
+from attnbook.attention import MultiHeadAttention, causal_mask, key_padding_mask
 
 __all__ = [
+    "TransformerConfig",
     "MultiHeadAttention",
     "sinusoidal_encoding",
     "SinusoidalPositionalEncoding",
@@ -89,197 +92,7 @@ __all__ = [
     "keep_weights",
     "attention_maps",
     "copy_torch_weights",
-    "noam_rate",
-    "noam_schedule",
-    "warmup_linear_schedule",
-    "label_smoothed_loss",
 ]
-
-
-# --------------------------------------------------------------------------------------- masks
-
-
-def causal_mask(length: int, device: torch.device | str | None = None) -> Tensor:
-    """The causal (look-ahead) mask ``(T, T)``: query t may attend to keys ``0 .. t`` only.
-
-    ``True`` on and below the diagonal. Shared by the batch: it broadcasts to ``(B, T, T)``.
-
-    >>> causal_mask(3).int()
-    tensor([[1, 0, 0],
-            [1, 1, 0],
-            [1, 1, 1]], dtype=torch.int32)
-    """
-    if length < 0:
-        raise ValueError(f"length must be >= 0, got {length}")
-    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
-
-
-def key_padding_mask(mask: Tensor) -> Tensor:
-    """A ``(B, S)`` token mask (``True`` = real token) as the key-padding mask ``(B, 1, S)``.
-
-    The middle axis broadcasts over the queries: every query of example b ignores b's padding.
-    """
-    if mask.dim() != 2 or mask.dtype != torch.bool:
-        raise ValueError(
-            f"expected a bool token mask of shape (B, S), got {mask.dtype} {tuple(mask.shape)}"
-        )
-    return mask.unsqueeze(1)  # (B, 1, S)
-
-
-def _check_mask(mask: Tensor, B: int, T: int, S: int) -> None:
-    if mask.dtype != torch.bool:
-        raise TypeError(f"mask must be a bool tensor (True = attend), got dtype {mask.dtype}")
-    if mask.dim() not in (2, 3):
-        raise ValueError(
-            f"mask must broadcast to (B, T, S) = {(B, T, S)} as (T, S), (1, T, S), (B, 1, S) or "
-            f"(B, T, S); got {tuple(mask.shape)}"
-        )
-    try:
-        torch.broadcast_shapes(tuple(mask.shape), (B, T, S))
-    except RuntimeError as e:
-        raise ValueError(
-            f"mask of shape {tuple(mask.shape)} does not broadcast to (B, T, S) = {(B, T, S)}"
-        ) from e
-
-
-# ------------------------------------------------------------------------ multi-head attention
-
-
-class MultiHeadAttention(nn.Module):
-    r"""Multi-head scaled dot-product attention (Vaswani et al. 2017, section 3.2.2).
-
-    .. math::
-
-        \operatorname{MultiHead}(Q, K, V) = [\operatorname{head}_1; \dots; \operatorname{head}_H] W^O,
-        \quad \operatorname{head}_h = \operatorname{softmax}\Big(\frac{(Q W_h^Q)(K W_h^K)^\top}{\sqrt{d_k}}\Big) V W_h^V
-
-    Args:
-        d_model: the model width D (of queries, keys, values and the output).
-        heads: the number of heads H; must divide D. Each head is :math:`d_k = d_v = D/H` wide.
-        dropout: dropout on the attention weights (training only), as in torch's module.
-        bias: add biases to the four projections.
-        fast: use ``scaled_dot_product_attention`` when no weights are asked for (default);
-            ``False``: always the readable per-head loop through :func:`attnbook.attention.attend`.
-
-    Parameters: ``w_q``, ``w_k``, ``w_v`` (``D -> H d_k``, i.e. the H blocks :math:`W_h^Q` side by
-    side) and ``w_o`` (:math:`W^O`: ``H d_v -> D``), all ``nn.Linear``.
-
-    Attributes:
-        need_weights: if True, every forward pass computes the weights (readable path) and keeps
-            them in ``weights``; :func:`keep_weights` sets it on every such module of a model.
-        weights: the last computed weights ``(B, H, T, S)``, detached (None before any).
-
-    Shapes:
-        query ``(B, T, D)``, key ``(B, S, D)``, value ``(B, S, D)``; mask broadcastable to
-        ``(B, T, S)`` (see :func:`attnbook.attention.attend`), shared by the heads ->
-        ``(output (B, T, D), weights (B, H, T, S) or None)``.
-        A query whose keys are all masked gets a zero attention output (then ``w_o``'s bias), on both paths.
-    """
-
-    def __init__(
-        self, d_model: int, heads: int, dropout: float = 0.0, bias: bool = True, fast: bool = True
-    ) -> None:
-        super().__init__()
-        if heads < 1 or d_model % heads:
-            raise ValueError(f"heads must divide d_model; got d_model={d_model}, heads={heads}")
-        self.d_model, self.heads, self.d_k = d_model, heads, d_model // heads
-        self.dropout, self.fast = dropout, fast
-        self.w_q = nn.Linear(d_model, d_model, bias=bias)  # W^Q = [W_1^Q ... W_H^Q]
-        self.w_k = nn.Linear(d_model, d_model, bias=bias)  # W^K
-        self.w_v = nn.Linear(d_model, d_model, bias=bias)  # W^V
-        self.w_o = nn.Linear(d_model, d_model, bias=bias)  # W^O: (H d_v) x D
-        self.need_weights = False
-        self.weights: Tensor | None = None
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for lin in (self.w_q, self.w_k, self.w_v, self.w_o):
-            nn.init.xavier_uniform_(lin.weight)
-            if lin.bias is not None:
-                nn.init.zeros_(lin.bias)
-
-    def _check(self, query: Tensor, key: Tensor, value: Tensor) -> None:
-        D = self.d_model
-        shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
-        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
-            raise ValueError(f"expected query (B, T, {D}), key and value (B, S, {D}); got {shapes}")
-        if query.shape[-1] != D or key.shape[-1] != D or value.shape[-1] != D:
-            raise ValueError(f"{self!r} expects width D = {D}; got {shapes}")
-        if not (query.shape[0] == key.shape[0] == value.shape[0]) or key.shape[1] != value.shape[1]:
-            raise ValueError(
-                f"expected query (B, T, D), key and value (B, S, D) with one B and one S; got {shapes}"
-            )
-
-    def _split(self, x: Tensor) -> Tensor:
-        """``(B, L, D)`` -> ``(B, H, L, d_k)``: the H heads side by side become a head axis."""
-        B, L, _ = x.shape
-        return x.view(B, L, self.heads, self.d_k).transpose(1, 2)
-
-    def forward(
-        self,
-        query: Tensor,
-        key: Tensor,
-        value: Tensor,
-        mask: Tensor | None = None,
-        need_weights: bool | None = None,
-    ) -> tuple[Tensor, Tensor | None]:
-        """Attend; see the class docstring.
-
-        Args:
-            query, key, value: ``(B, T, D)``, ``(B, S, D)``, ``(B, S, D)``.
-            mask: boolean, ``True`` = attend, broadcastable to ``(B, T, S)``; None: no mask.
-            need_weights: compute and return the weights (readable path); default: the module's
-                ``need_weights`` attribute.
-
-        Returns:
-            ``(output (B, T, D), weights)``: weights ``(B, H, T, S)`` if they were computed (readable
-            path), else None.
-        """
-        self._check(query, key, value)
-        B, T, S = query.shape[0], query.shape[1], key.shape[1]
-        if mask is not None:
-            _check_mask(mask, B, T, S)
-        want = self.need_weights if need_weights is None else need_weights
-        # 1) project: Q = X W^Q, K = X W^K, V = X W^V, and split D into H heads of d_k
-        q = self._split(self.w_q(query))  # (B, H, T, d_k)
-        k = self._split(self.w_k(key))  # (B, H, S, d_k)
-        v = self._split(self.w_v(value))  # (B, H, S, d_v)
-        p = self.dropout if self.training else 0.0
-        if self.fast and not want:
-            out, weights = self._fast(q, k, v, mask, p), None  # (B, H, T, d_v)
-        else:
-            out, weights = self._readable(q, k, v, mask, p)  # (B, H, T, d_v), (B, H, T, S)
-            self.weights = weights.detach()
-        # 3) concatenate the heads, [head_1; ...; head_H] (B, T, H d_v), and mix them with W^O
-        out = out.transpose(1, 2).reshape(B, T, self.d_model)
-        return self.w_o(out), weights
-
-    @staticmethod
-    def _readable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float):
-        """2) head_h = attend(Q_h, K_h, V_h): one scaled dot-product attention per head."""
-        outs, weights = [], []
-        for h in range(q.shape[1]):
-            out_h, w_h = attend(q[:, h], k[:, h], v[:, h], mask=mask)  # (B, T, d_v), (B, T, S)
-            if p > 0.0:  # dropout on the weights, as torch's module does (training only)
-                out_h = F.dropout(w_h, p) @ v[:, h]
-            outs.append(out_h)
-            weights.append(w_h)
-        return torch.stack(outs, 1), torch.stack(weights, 1)  # (B, H, T, d_v), (B, H, T, S)
-
-    @staticmethod
-    def _fast(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, p: float) -> Tensor:
-        """2) all heads at once with ``scaled_dot_product_attention`` (no weights formed)."""
-        if mask is None:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=p)
-        m = mask.unsqueeze(1) if mask.dim() == 3 else mask  # (B|1, 1, T|1, S) or (T, S)
-        # A query with no key to attend to gets a zero output, as in attend: let it attend
-        # everywhere (finite, whatever the kernel does with an all-masked row), then zero it.
-        has_any = m.any(-1, keepdim=True)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=m | ~has_any, dropout_p=p)
-        return out * has_any
-
-    def extra_repr(self) -> str:
-        return f"{self.d_model}, heads={self.heads}, dropout={self.dropout}, fast={self.fast}"
 
 
 # --------------------------------------------------------------------------------- positions
@@ -386,7 +199,8 @@ class EncoderLayer(nn.Module):
         d_ff: the feed-forward inner width (default 4D).
         dropout: on each sub-layer's output, inside the FFN and on the attention weights.
         norm_first: pre-LN if True, post-LN (default) if False.
-        fast: passed to :class:`MultiHeadAttention`.
+        fast: passed to :class:`MultiHeadAttention` (built with ``need_weights=False``: the fast
+            path, unless :func:`keep_weights` turns the weights on).
 
     Shapes:
         ``x (B, L, D)``, ``mask`` broadcastable to ``(B, L, L)`` (e.g. :func:`key_padding_mask`)
@@ -397,7 +211,7 @@ class EncoderLayer(nn.Module):
                  norm_first: bool = False, fast: bool = True) -> None:
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast)
+        self.self_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast, need_weights=False)
         self.ff = PositionwiseFeedForward(d_model, d_ff or 4 * d_model, dropout)
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
@@ -419,7 +233,7 @@ class DecoderLayer(nn.Module):
     a residual connection with LayerNorm, post-LN or pre-LN as in :class:`EncoderLayer`.
 
     The same computation as ``torch.nn.TransformerDecoderLayer(batch_first=True,
-    activation="relu")`` (tested with copied weights).
+    activation="relu")`` (tested with copied weights). Arguments as :class:`EncoderLayer`'s.
 
     Shapes:
         ``x (B, T, D)``, ``memory (B, S, D)``, ``self_mask`` broadcastable to ``(B, T, T)``
@@ -431,8 +245,8 @@ class DecoderLayer(nn.Module):
                  norm_first: bool = False, fast: bool = True) -> None:
         super().__init__()
         self.norm_first = norm_first
-        self.self_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast)
-        self.cross_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast)
+        self.self_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast, need_weights=False)
+        self.cross_attn = MultiHeadAttention(d_model, heads, dropout=dropout, fast=fast, need_weights=False)
         self.ff = PositionwiseFeedForward(d_model, d_ff or 4 * d_model, dropout)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
         self.drop1, self.drop2, self.drop3 = (nn.Dropout(dropout) for _ in range(3))
@@ -496,26 +310,75 @@ class _Embedding(nn.Module):
         return self.pos(self.embed(ids) * math.sqrt(self.d_model))  # (B, L, D)
 
 
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The shape and settings of a :class:`Transformer`, its :class:`TransformerEncoder` and
+    :class:`TransformerDecoder` (the vocabulary sizes apart).
+
+    Attributes:
+        d_model: the width D (the paper's base model: 512).
+        heads: H (base: 8).
+        layers: N encoder layers (base: 6), and decoder layers unless ``decoder_layers`` is set.
+        decoder_layers: the decoder's layers (None: ``layers``).
+        d_ff: the feed-forward inner width (None: 4D).
+        dropout: the dropout rate everywhere (base: 0.1).
+        norm_first: pre-LN (True) or post-LN (False, the paper's text).
+        positional: ``"sinusoidal"``, ``"learned"`` or ``"none"``.
+        max_len: the longest sequence the learned encoding supports (sinusoids: any length).
+        pad_id: the padding id of the vocabularies (its embedding stays zero); None: no padding.
+        fast: passed to every :class:`MultiHeadAttention`.
+
+    Example: ``Transformer(V_src, V_tgt, TransformerConfig(d_model=64, heads=4, layers=1))``; the
+    models also take the fields as keywords, ``Transformer(V_src, V_tgt, d_model=64)``, and a
+    config with keywords overrides those fields (:func:`dataclasses.replace`).
+    """
+
+    d_model: int = 128
+    heads: int = 4
+    layers: int = 2
+    decoder_layers: int | None = None
+    d_ff: int | None = None
+    dropout: float = 0.1
+    norm_first: bool = False
+    positional: str = "sinusoidal"
+    max_len: int = 512
+    pad_id: int | None = 0
+    fast: bool = True
+
+    def __post_init__(self) -> None:
+        if self.heads < 1 or self.d_model % self.heads:
+            raise ValueError(f"heads must divide d_model; got d_model={self.d_model}, heads={self.heads}")
+        if self.positional not in ("sinusoidal", "learned", "none"):
+            raise ValueError(
+                f"unknown positional {self.positional!r}; choose 'sinusoidal', 'learned' or 'none'"
+            )
+
+    @classmethod
+    def of(cls, config: TransformerConfig | None = None, **options) -> TransformerConfig:
+        """``config`` (default: the defaults) with the fields in ``options`` replaced."""
+        return dataclasses.replace(config or cls(), **options)
+
+
 class TransformerEncoder(nn.Module):
     """Embedding (scaled by sqrt(D)) + positional encoding, N :class:`EncoderLayer`, and a final
     LayerNorm for pre-LN.
+
+    ``TransformerEncoder(vocab_size, config, **options)``: see :class:`TransformerConfig`.
 
     ``forward(src (B, S), src_mask (B, S) or None) -> (memory (B, S, D), None)``: the pair has the
     form of :class:`attnbook.seq2seq.Encoder`'s ``(states, final)`` so that
     :func:`attnbook.seq2seq.greedy_decode` works unchanged; a Transformer has no final vector.
     """
 
-    def __init__(self, vocab_size: int, d_model: int = 128, heads: int = 4, layers: int = 2,
-                 d_ff: int | None = None, dropout: float = 0.1, norm_first: bool = False,
-                 positional: str = "sinusoidal", max_len: int = 512, pad_id: int | None = 0,
-                 fast: bool = True) -> None:
+    def __init__(self, vocab_size: int, config: TransformerConfig | None = None, **options) -> None:
         super().__init__()
-        self.d_model = d_model
-        self.embed = _Embedding(vocab_size, d_model, dropout, positional, max_len, pad_id)
+        self.config = c = TransformerConfig.of(config, **options)
+        self.d_model = c.d_model
+        self.embed = _Embedding(vocab_size, c.d_model, c.dropout, c.positional, c.max_len, c.pad_id)
         self.layers = nn.ModuleList(
-            EncoderLayer(d_model, heads, d_ff, dropout, norm_first, fast) for _ in range(layers)
+            EncoderLayer(c.d_model, c.heads, c.d_ff, c.dropout, c.norm_first, c.fast) for _ in range(c.layers)
         )
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None) -> tuple[Tensor, None]:
         _check_ids(src, src_mask, "source")
@@ -530,6 +393,9 @@ class TransformerDecoder(nn.Module):
     """Embedding + positional encoding, N :class:`DecoderLayer` (causal self-attention,
     cross-attention to the memory), a final LayerNorm for pre-LN, and the output projection.
 
+    ``TransformerDecoder(vocab_size, config, **options)``: see :class:`TransformerConfig` (N is
+    ``decoder_layers``, or ``layers`` if that is None).
+
     ``forward(tgt_in (B, T), memory (B, S, D), src_mask (B, S)) -> logits (B, T, V)``.
 
     It also speaks the step protocol of :mod:`attnbook.seq2seq` decoders (``init``/``step``), so
@@ -541,18 +407,17 @@ class TransformerDecoder(nn.Module):
 
     uses_attention = True
 
-    def __init__(self, vocab_size: int, d_model: int = 128, heads: int = 4, layers: int = 2,
-                 d_ff: int | None = None, dropout: float = 0.1, norm_first: bool = False,
-                 positional: str = "sinusoidal", max_len: int = 512, pad_id: int | None = 0,
-                 fast: bool = True) -> None:
+    def __init__(self, vocab_size: int, config: TransformerConfig | None = None, **options) -> None:
         super().__init__()
-        self.vocab_size, self.d_model = vocab_size, d_model
-        self.embed = _Embedding(vocab_size, d_model, dropout, positional, max_len, pad_id)
+        self.config = c = TransformerConfig.of(config, **options)
+        self.vocab_size, self.d_model = vocab_size, c.d_model
+        n = c.layers if c.decoder_layers is None else c.decoder_layers
+        self.embed = _Embedding(vocab_size, c.d_model, c.dropout, c.positional, c.max_len, c.pad_id)
         self.layers = nn.ModuleList(
-            DecoderLayer(d_model, heads, d_ff, dropout, norm_first, fast) for _ in range(layers)
+            DecoderLayer(c.d_model, c.heads, c.d_ff, c.dropout, c.norm_first, c.fast) for _ in range(n)
         )
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
-        self.out = nn.Linear(d_model, vocab_size)
+        self.norm = nn.LayerNorm(c.d_model) if c.norm_first else nn.Identity()
+        self.out = nn.Linear(c.d_model, vocab_size)
 
     def forward(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor | None = None) -> Tensor:
         _check_ids(tgt_in, None, "target")
@@ -589,18 +454,9 @@ class TransformerDecoder(nn.Module):
 class Transformer(nn.Module):
     """The encoder--decoder Transformer of Vaswani et al. (2017), small.
 
-    Args:
-        src_vocab, tgt_vocab: vocabulary sizes.
-        d_model: the width D (the paper's base model: 512).
-        heads: H (base: 8).
-        layers: N encoder layers (base: 6); ``decoder_layers`` (default N) decoder layers.
-        d_ff: the feed-forward inner width (default 4D).
-        dropout: the dropout rate everywhere (base: 0.1).
-        norm_first: pre-LN (True) or post-LN (False, the paper's text).
-        positional: ``"sinusoidal"``, ``"learned"`` or ``"none"``.
-        max_len: the longest sequence the learned encoding supports (sinusoids: any length).
-        pad_id: the padding id of both vocabularies (its embedding stays zero).
-        fast: passed to every :class:`MultiHeadAttention`.
+    ``Transformer(src_vocab, tgt_vocab, config, **options)``: the vocabulary sizes, and the shape
+    and settings as a :class:`TransformerConfig` (default: its defaults), whose fields ``options``
+    replace.
 
     ``forward(src (B, S), src_mask (B, S), tgt_in (B, T)) -> logits (B, T, V)``, the signature of
     :class:`attnbook.seq2seq.Seq2Seq`, so :func:`attnbook.seq2seq.make_batch`,
@@ -609,17 +465,12 @@ class Transformer(nn.Module):
     All target positions are computed at once (teacher forcing with a causal mask), not step by step.
     """
 
-    def __init__(self, src_vocab: int, tgt_vocab: int, d_model: int = 128, heads: int = 4,
-                 layers: int = 2, decoder_layers: int | None = None, d_ff: int | None = None,
-                 dropout: float = 0.1, norm_first: bool = False, positional: str = "sinusoidal",
-                 max_len: int = 512, pad_id: int | None = 0, fast: bool = True) -> None:
+    def __init__(self, src_vocab: int, tgt_vocab: int, config: TransformerConfig | None = None,
+                 **options) -> None:
         super().__init__()
-        common = dict(d_model=d_model, heads=heads, d_ff=d_ff, dropout=dropout, norm_first=norm_first,
-                      positional=positional, max_len=max_len, pad_id=pad_id, fast=fast)
-        self.encoder = TransformerEncoder(src_vocab, layers=layers, **common)
-        self.decoder = TransformerDecoder(
-            tgt_vocab, layers=layers if decoder_layers is None else decoder_layers, **common
-        )
+        self.config = TransformerConfig.of(config, **options)
+        self.encoder = TransformerEncoder(src_vocab, self.config)
+        self.decoder = TransformerDecoder(tgt_vocab, self.config)
 
     def encode(self, src: Tensor, src_mask: Tensor) -> Tensor:
         """The encoder's output (the memory) ``(B, S, D)``."""
@@ -695,81 +546,3 @@ def copy_torch_weights(ours: nn.Module, theirs: nn.Module) -> nn.Module:
     for a, b in pairs:
         a.load_state_dict(b.state_dict())
     return ours
-
-
-# ---------------------------------------------------------------------------- training aids
-
-
-def noam_rate(step: int, d_model: int, warmup: int, factor: float = 1.0, ramp: bool = True) -> float:
-    r"""The learning rate of Vaswani et al. (2017, eq. 3) at ``step`` (counted from 1):
-
-    .. math::
-
-        \text{lrate} = \text{factor} \cdot D^{-0.5} \cdot \min(\text{step}^{-0.5},\ \text{step} \cdot \text{warmup}^{-1.5}),
-
-    rising linearly for ``warmup`` steps, then decaying as :math:`\text{step}^{-1/2}`; the peak is
-    :math:`\text{factor} \cdot (D \cdot \text{warmup})^{-1/2}` at ``step = warmup``.
-
-    ``ramp=False`` drops the warm-up and nothing else: the rate is the peak from the first step
-    until ``step = warmup``, then the same decay,
-    :math:`\text{factor} \cdot D^{-0.5} \cdot \min(\text{step}^{-0.5},\ \text{warmup}^{-0.5})` --
-    the control that changes one thing at a time (*The Transformer*, section 5).
-    """
-    if step < 1 or warmup < 1:
-        raise ValueError(f"step and warmup count from 1, got step={step}, warmup={warmup}")
-    rise = step * warmup**-1.5 if ramp else warmup**-0.5
-    return factor * d_model**-0.5 * min(step**-0.5, rise)
-
-
-def noam_schedule(
-    optimizer: torch.optim.Optimizer, d_model: int, warmup: int, ramp: bool = True
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """Attach the Noam schedule to ``optimizer``: after every ``optimizer.step()`` the rate moves on.
-
-    The rate of step k is ``lr * noam_rate(k, d_model, warmup)``, where ``lr`` is the optimizer's
-    own learning rate, acting as the paper's factor: build the optimizer with ``lr=1.0`` for the
-    paper's schedule (and ``betas=(0.9, 0.98), eps=1e-9``). The scheduler steps itself (an
-    optimizer step hook), so a plain loop such as :func:`attnbook.train.fit` needs no change.
-
-    ``ramp=False``: no warm-up, the same decay (see :func:`noam_rate`).
-
-    Returns:
-        the ``LambdaLR`` scheduler (``get_last_lr()`` reads the current rate).
-    """
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: noam_rate(i + 1, d_model, warmup, ramp=ramp)
-    )
-    optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
-    return sched
-
-
-def warmup_linear_schedule(
-    optimizer: torch.optim.Optimizer, warmup: int, total: int, floor: float = 0.1
-) -> torch.optim.lr_scheduler.LambdaLR:
-    """A short linear warm-up, then a linear decay: the recipe of most small Transformers since.
-
-    Step k (from 1) runs at ``lr * min(k / warmup, 1) * max(1 - k / total, floor)``, where ``lr`` is
-    the optimizer's own (peak) learning rate; after ``total`` steps the rate stays at ``floor``
-    times the peak. Steps itself after every ``optimizer.step()``, like :func:`noam_schedule`.
-    Used by *The Transformer* (``notebooks/41_transformer``) for the race on the date task.
-    """
-    if warmup < 1 or total < 1 or not 0.0 <= floor <= 1.0:
-        raise ValueError(f"need warmup >= 1, total >= 1, 0 <= floor <= 1; got {warmup}, {total}, {floor}")
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min((i + 1) / warmup, 1.0) * max(1.0 - (i + 1) / total, floor)
-    )
-    optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
-    return sched
-
-
-def label_smoothed_loss(model: nn.Module, batch, smoothing: float = 0.1, pad_id: int = 0) -> Tensor:
-    r""":func:`attnbook.seq2seq.teacher_forcing_loss` with label smoothing (Szegedy et al. 2016;
-    Vaswani et al. 2017 use :math:`\epsilon_{ls} = 0.1`): the target distribution puts
-    :math:`1 - \epsilon` on the true token and spreads :math:`\epsilon` uniformly over the
-    vocabulary (torch's ``label_smoothing``). Padding positions are ignored.
-    """
-    logits = model(batch.src, batch.src_mask, batch.tgt_in)  # (B, T, V)
-    return F.cross_entropy(
-        logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=pad_id, label_smoothing=smoothing
-    )
-

@@ -9,6 +9,8 @@ Taught with the chapters that use them:
   (``notebooks/21_attention_seq2seq``). Train and test use disjoint calendar dates.
 - :func:`copy_reverse` -- copy or reverse a random token sequence (the bottleneck in its purest form:
   the information to carry grows with the length).
+- :func:`copy_task` -- name, at every position, the token ``distance`` positions back (chapter
+  "The limits of RNNs and CNNs", ``notebooks/31_limits``): the long-range task for a tagger.
 - :func:`recall` -- the long-range memory task of "Recurrent networks" (``notebooks/10_rnn``): read
   a sequence and answer with the token seen ``L`` steps before the end.
 - :func:`salient_documents` -- documents of neutral sentences in which exactly one sentence decides
@@ -41,10 +43,13 @@ __all__ = [
     "format_date",
     "dates",
     "copy_reverse",
+    "copy_task",
     "recall",
     "RecallExample",
     "SalientDocument",
     "salient_documents",
+    "two_cue_documents",
+    "next_token",
     "dictionary_lookup",
 ]
 
@@ -236,6 +241,25 @@ def copy_reverse(
     return out[:n_train], out[n_train:]
 
 
+def copy_task(
+    n: int, length: int, distance: int, n_symbols: int = 8, seed: int = 0
+) -> tuple[Tensor, Tensor]:
+    """The long-range task: at every position t >= distance, name the token at t - distance.
+
+    Returns:
+        ``(tokens, targets)``: ``(n, length)`` int64 uniform in ``[0, n_symbols)`` and
+        ``(n, length)`` int64 with ``targets[:, t] = tokens[:, t - distance]`` and ``-100`` (the
+        ignore index of ``cross_entropy``) for ``t < distance``.
+    """
+    if not 0 <= distance < length:
+        raise ValueError(f"need 0 <= distance < length, got distance={distance}, length={length}")
+    g = generator(seed)
+    tokens = torch.randint(0, n_symbols, (n, length), generator=g)
+    targets = torch.full_like(tokens, -100)
+    targets[:, distance:] = tokens[:, : length - distance]
+    return tokens, targets
+
+
 @dataclass(frozen=True)
 class RecallExample:
     """One example of the recall task: ``tokens`` (ids in ``[0, n_symbols + n_distractors)``) and
@@ -356,6 +380,57 @@ def salient_documents(
         seen.add(doc)
         out.append(SalientDocument(doc, label, salient))
     return out[:n_train], out[n_train:]
+
+
+
+def two_cue_documents(
+    docs: list[SalientDocument], seed: int = 0
+) -> list[tuple[SalientDocument, tuple[tuple[int, int], tuple[int, int]]]]:
+    """Documents with two cue sentences, built from :func:`salient_documents` (chapter 23).
+
+    Document ``k`` starts from a document ``a``, and the cue sentence of another document ``b``
+    replaces one of ``a``'s neutral sentences. The label is 1 only if both cues are positive:
+    every second document has two positive cues, the others one of (positive, negative),
+    (negative, positive), (negative, negative), drawn uniformly.
+
+    Args:
+        docs: the documents to draw ``a`` and ``b`` from (both labels must occur).
+        seed: the random seed (through :func:`attnbook.utils.python_rng`: the seed offset moves it).
+
+    Returns:
+        one ``(document, ((position, polarity), (position, polarity)))`` per input document: the
+        new document and where its two cue sentences are, with each cue's polarity.
+    """
+    pools = {y: [d for d in docs if d.label == y] for y in (0, 1)}
+    if not pools[0] or not pools[1]:
+        raise ValueError("two_cue_documents needs documents of both labels")
+    rng = python_rng(seed)
+    out = []
+    for k in range(len(docs)):
+        la, lb = (1, 1) if k % 2 == 0 else rng.choice([(1, 0), (0, 1), (0, 0)])
+        a, b = rng.choice(pools[la]), rng.choice(pools[lb])
+        j = rng.choice([i for i in range(len(a.sentences)) if i != a.salient])
+        sentences = list(a.sentences)
+        sentences[j] = b.sentences[b.salient]
+        out.append((SalientDocument(tuple(sentences), la & lb, a.salient), ((a.salient, la), (j, lb))))
+    return out
+
+
+def next_token(n: int, length: int = 12, vocab: int = 6, seed: int = 0) -> list[tuple[Tensor, Tensor]]:
+    """A tagging task: at every position, predict the next token (chapter 10's bidirectional RNN).
+
+    Tokens are uniform over ``range(vocab)``; the target of the last position is ``vocab``
+    ("end"). Only a model that reads to the right can do better than chance.
+
+    Returns:
+        ``n`` pairs ``(x, y)`` of int64 tensors of shape ``(length,)``.
+    """
+    if n < 0 or length < 1 or vocab < 1:
+        raise ValueError(f"need n >= 0, length >= 1 and vocab >= 1, got {n}, {length}, {vocab}")
+    g = generator(seed)  # an experiment's draw: the seed offset moves it
+    x = torch.randint(0, vocab, (n, length), generator=g)  # (B, L)
+    y = torch.cat([x[:, 1:], torch.full((n, 1), vocab)], dim=1)  # (B, L): next token, or "end"
+    return list(zip(x, y, strict=True))
 
 
 def dictionary_lookup(num_graphs: int, k: int, seed: int | torch.Generator = 0

@@ -29,7 +29,7 @@ def _labels(lang: str) -> dict[str, str]:
 @diagram
 def multihead_attention(ax=None, *, lang: str = "en", heads: int = 3, show_title: bool = True):
     r"""The data flow of multi-head attention, bottom to top, with the shapes of
-    :class:`attnbook.transformer.MultiHeadAttention`:
+    :class:`attnbook.attention.MultiHeadAttention`:
 
     Q ``(B, T, D)``, K, V ``(B, S, D)`` -> per head h the projections :math:`W_h^Q, W_h^K`
     (``D x d_k``) and :math:`W_h^V` (``D x d_v``) -> scaled dot-product attention -> concatenation
