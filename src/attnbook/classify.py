@@ -27,12 +27,12 @@ from torch import Tensor, nn
 
 from attnbook.cnn import add_max_norm
 from attnbook.data.text import Vocab, pad_batch, pad_documents
-from attnbook.train import History, fit, train_step
+from attnbook.schedules import per_step_schedule
+from attnbook.train import History, fit
 from attnbook.utils import (
     generator,
     model_device,
     numpy_rng,
-    progress,
     python_rng,
     seed_everything,
     to_device,
@@ -306,7 +306,8 @@ def fit_one_epoch(model: nn.Module, batches: Sequence, loss_fn: Callable = class
     The batch order is ``python_rng(seed).shuffle``; the learning rate of step s of n is
     ``lr * min(1, 2 (1 - s / n) + floor)``: constant for the first half of the epoch, then falling
     linearly to about ``floor * lr``. Each step is :func:`attnbook.train.train_step` (gradients
-    clipped at ``max_grad_norm``). For one epoch over data too large to batch again each epoch
+    clipped at ``max_grad_norm``), through :func:`attnbook.train.fit` with the schedule attached by
+    :func:`attnbook.schedules.per_step_schedule`. For one epoch over data too large to batch again each epoch
     (the IMDB reviews of ``notebooks/24_han_imdb``).
 
     Returns:
@@ -315,16 +316,13 @@ def fit_one_epoch(model: nn.Module, batches: Sequence, loss_fn: Callable = class
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)  # one multi-tensor update
     order = list(range(len(batches)))
     python_rng(seed).shuffle(order)
-    device = model_device(model)
-    losses = []
-    model.train()
-    bar = progress(order, desc=desc or type(model).__name__, leave=False, disable=not show_progress)
-    for step, k in enumerate(bar):
-        for group in opt.param_groups:
-            group["lr"] = lr * min(1.0, 2 * (1 - step / len(order)) + floor)
-        losses.append(train_step(model, to_device(batches[k], device), loss_fn, opt, max_grad_norm))
-    model.eval()
-    return losses
+    n = len(order)
+    per_step_schedule(opt, lambda step: min(1.0, 2 * (1 - step / n) + floor))
+    # the batches are ready and ordered: fit takes them one by one, shuffling nothing
+    hist = fit(model, order, lambda ks: batches[ks[0]], loss_fn, max_steps=n, batch_size=1,
+               optimizer=opt, max_grad_norm=max_grad_norm, seed=None, shuffle=False,
+               show_progress=show_progress, desc=desc or type(model).__name__)
+    return hist.step_loss
 
 
 @torch.no_grad()

@@ -26,6 +26,7 @@ __all__ = [
     "noam_rate",
     "noam_schedule",
     "warmup_linear_schedule",
+    "per_step_schedule",
     "paper_optimizer",
     "transformer_optimizer",
 ]
@@ -55,8 +56,10 @@ def noam_rate(step: int, d_model: int, warmup: int, factor: float = 1.0, ramp: b
     return factor * d_model**-0.5 * min(step**-0.5, rise)
 
 
-def _self_stepping(optimizer: torch.optim.Optimizer, rate) -> torch.optim.lr_scheduler.LambdaLR:
-    """A ``LambdaLR`` of ``rate(i)`` (i from 0) that steps after every ``optimizer.step()``."""
+def per_step_schedule(optimizer: torch.optim.Optimizer, rate) -> torch.optim.lr_scheduler.LambdaLR:
+    """Attach a schedule to ``optimizer``: step i (from 0) runs at ``rate(i)`` times the
+    optimizer's learning rate; a ``LambdaLR`` that steps itself after every ``optimizer.step()``,
+    so any training loop (:func:`attnbook.train.fit`) follows it without knowing it is there."""
     sched = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
     optimizer.register_step_post_hook(lambda opt, args, kwargs: sched.step())
     return sched
@@ -76,7 +79,7 @@ def noam_schedule(
     Returns:
         the ``LambdaLR`` scheduler (``get_last_lr()`` reads the current rate).
     """
-    return _self_stepping(optimizer, lambda i: noam_rate(i + 1, d_model, warmup, ramp=ramp))
+    return per_step_schedule(optimizer, lambda i: noam_rate(i + 1, d_model, warmup, ramp=ramp))
 
 
 def warmup_linear_schedule(
@@ -91,7 +94,7 @@ def warmup_linear_schedule(
     """
     if warmup < 1 or total < 1 or not 0.0 <= floor <= 1.0:
         raise ValueError(f"need warmup >= 1, total >= 1, 0 <= floor <= 1; got {warmup}, {total}, {floor}")
-    return _self_stepping(
+    return per_step_schedule(
         optimizer, lambda i: min((i + 1) / warmup, 1.0) * max(1.0 - (i + 1) / total, floor)
     )
 

@@ -144,6 +144,7 @@ def fit(
     eval_at_start: bool = False,
     keep_best: bool = True,
     clock: str = "cpu",
+    shuffle: bool = True,
 ) -> History:
     """Train ``model`` on ``examples`` with Adam (or ``optimizer``) for a budget of epochs, steps
     or seconds, whichever runs out first.
@@ -180,6 +181,8 @@ def fit(
         eval_at_start: also evaluate once before the first step.
         keep_best: restore the weights of the best evaluation at the end (False: keep the last
             weights, and copy none along the way).
+        shuffle: shuffle the examples every epoch (False: in the order given, drawing no random
+            number -- for batches made and ordered beforehand).
         clock: the clock of ``seconds`` and of the history's times, a key of :data:`CLOCKS`.
             Only training counts on it -- building the batch, forward, backward, the step --
             not the evaluations.
@@ -238,7 +241,7 @@ def fit(
     while not stop and not out_of_budget and (epochs is None or epoch < epochs):
         model.train()
         total, count = 0.0, 0
-        for idx in minibatches(len(examples), batch_size, generator=gen):
+        for idx in minibatches(len(examples), batch_size, shuffle=shuffle, generator=gen):
             t0 = now()
             # the collate function may build tensors on the CPU: train on the model's device
             batch = to_device(collate([examples[i] for i in idx.tolist()]), device)
