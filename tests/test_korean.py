@@ -330,3 +330,8 @@ def test_korean_search_finds_a_term_written_with_a_particle(site_url, browser):
     finally:
         context.close()
     assert any("notebooks/20_soft_dictionary" in (h or "") for h in links), links
+
+
+def test_lint_finds_a_refused_form_wrapped_over_two_lines():
+    problems = i18n.lint_entry("the sub-layer", "각 하위\n  층의 뒤", {"하위 층": "서브층"})
+    assert problems == ["'하위 층': the glossary's form is '서브층'"]

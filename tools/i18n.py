@@ -390,6 +390,7 @@ def lint_entry(english: str, korean: str, refused: dict[str, str] | None = None)
     if not re.search(r"[\uac00-\ud7a3]", korean) and re.search(r"[A-Za-z]{3,}\s+[a-z]{3,}", english):
         problems.append("no Hangul in the translation")
     prose = QUOTED.sub("", MATH.sub("", CODE.sub("", ROLE.sub("", korean))))
+    prose = re.sub(r"[ \t]*\n[ \t]*", " ", prose)   # a form wrapped over two lines is still that form
     for variant, used in (refused or {}).items():
         rest = prose
         if used.startswith(variant):  # a variant that is the start of the form used
