@@ -233,3 +233,15 @@ def test_usage_of_the_book_notebooks():
         if not users:  # a dataset no notebook uses is marked planned, not claimed as used
             row = datasets_markdown(notebooks=NOTEBOOKS).split(f"**{DATASETS[name].title}**")[1]
             assert "planned" in row.split("\n")[0] or "none yet" in row.split("\n")[0]
+
+
+def test_datasets_table_speaks_the_korean_edition():
+    from attnbook.data.registry import datasets_markdown
+
+    ko = datasets_markdown(cite=False, files=True, notebooks=[], lang="ko")
+    assert ko.startswith("| 데이터셋 | 내려받는 크기 |") and "| 파일 | 바이트 | sha256 | 출처 |" in ko
+    assert "Used in" not in ko and "none yet" not in ko
+    en = datasets_markdown(cite=False, files=True, notebooks=[])
+    assert en.count("\n") == ko.count("\n")  # the same rows
+    with pytest.raises(ValueError, match="lang"):
+        datasets_markdown(lang="fr")

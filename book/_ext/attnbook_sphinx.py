@@ -423,7 +423,7 @@ class DatasetsDirective(SphinxDirective):
                      if d.startswith("notebooks/") and Path(self.env.doc2path(d)).suffix == ".ipynb"]
         container = nodes.container(classes=["attnbook-datasets"])
         md = datasets_markdown(cite=True, files=True, notebooks=notebooks,
-                               link=lambda stem: f"{{doc}}`/notebooks/{stem}`")
+                               link=lambda stem: f"{{doc}}`/notebooks/{stem}`", lang=_lang(self.env.app))
         self.state.nested_parse(StringList(md.splitlines(), source="attnbook.data.registry"),
                                 self.content_offset, container)
         return [container]

@@ -319,12 +319,25 @@ def _md_escape(s: str) -> str:
     return s.replace("|", "\\|")
 
 
+# The fixed words of the datasets table, per edition (the registry's own texts stay as registered).
+_TABLE_WORDS = {
+    "en": {"columns": ("Dataset", "Download", "Licence (as stated)", "Citation", "Used in", "Loader"),
+           "canonical": "canonical archive", "files": "{n} files", "planned": "planned: {chapter} (chapter {nb})",
+           "none": "none yet", "file_columns": ("File", "Bytes", "sha256", "Source"),
+           "mirror_only": "offline mirror only ({note})"},
+    "ko": {"columns": ("데이터셋", "내려받는 크기", "라이선스 (밝힌 그대로)", "인용", "쓰는 장", "로더"),
+           "canonical": "정식 압축 파일", "files": "파일 {n}개", "planned": "계획: {chapter} ({nb}장)",
+           "none": "아직 없음", "file_columns": ("파일", "바이트", "sha256", "출처"),
+           "mirror_only": "오프라인 미러에만 있음 ({note})"},
+}
+
 def datasets_markdown(
     *,
     cite: bool = True,
     files: bool = False,
     notebooks: Iterable[str | Path] | None = None,
     link: Callable[[str], str] | None = None,
+    lang: str = "en",
 ) -> str:
     """The Markdown (MyST) of the book's "Datasets" page table, generated from the registry.
 
@@ -336,6 +349,8 @@ def datasets_markdown(
             checkout this package is in (none when installed elsewhere).
         link: Markdown for a notebook stem in the "Used in" column (the book passes a ``{doc}``
             role); default: the stem as code.
+        lang: the language of the headers and fixed words, ``"en"`` or ``"ko"`` (the Korean
+            edition); the datasets' own descriptions, licences and citations stay as registered.
 
     Returns:
         a Markdown string: one row per dataset with its download size, licence, citation, the
@@ -346,39 +361,39 @@ def datasets_markdown(
     usage = notebook_usage(paths)
     written = {p.stem[:2] for p in paths}
     link = link or (lambda stem: f"`{stem}`")
-    lines = [
-        "| Dataset | Download | Licence (as stated) | Citation | Used in | Loader |",
-        "|---|---|---|---|---|---|",
-    ]
+    if lang not in _TABLE_WORDS:
+        raise ValueError(f"lang must be one of {sorted(_TABLE_WORDS)}, got {lang!r}")
+    w = _TABLE_WORDS[lang]
+    lines = ["| " + " | ".join(w["columns"]) + " |", "|---|---|---|---|---|---|"]
     for d in DATASETS.values():
         entries = entries_for(d.name)
         if d.name == "imdb":
             canonical = REGISTRY[IMDB_CANONICAL_KEY]
-            size = _human_size(canonical.size) + " (canonical archive)"
+            size = _human_size(canonical.size) + f" ({w['canonical']})"
         else:
-            size = _human_size(sum(e.size for e in entries)) + f" ({len(entries)} files)"
+            size = _human_size(sum(e.size for e in entries)) + " (" + w["files"].format(n=len(entries)) + ")"
         citation = _md_escape(d.citation)
         if cite and d.bibkeys:
             citation += " " + ", ".join(f"{{cite}}`{k}`" for k in d.bibkeys)
         used = [link(stem) for stem in usage[d.name]]
         used += [
-            f"planned: {_md_escape(chapter)} (chapter {nb})"
+            w["planned"].format(chapter=_md_escape(chapter), nb=nb)
             for nb, chapter in d.planned
             if nb not in written
         ]
         lines.append(
             f"| **{_md_escape(d.title)}**: {_md_escape(d.description)} | {size} | "
-            f"{_md_escape(d.licence)} | {citation} | {'; '.join(used) or 'none yet'} | "
+            f"{_md_escape(d.licence)} | {citation} | {'; '.join(used) or w['none']} | "
             f"`attnbook.data.{d.loader}` |"
         )
     out = "\n".join(lines) + "\n"
     if files:
         rows = [
-            "| File | Bytes | sha256 | Source |",
+            "| " + " | ".join(w["file_columns"]) + " |",
             "|---|---|---|---|",
         ]
         for e in REGISTRY.values():
-            src = f"<{e.url}>" if e.url else "offline mirror only (" + _md_escape(e.note) + ")"
+            src = f"<{e.url}>" if e.url else w["mirror_only"].format(note=_md_escape(e.note))
             rows.append(f"| `{e.key}` | {e.size:,} | `{e.sha256}` | {src} |")
         out += "\n" + "\n".join(rows) + "\n"
     return out
