@@ -20,15 +20,12 @@ import sys
 from html import unescape
 from pathlib import Path
 
+import i18n  # tools/ and book/_ext are on pytest's pythonpath (pyproject.toml)
+import korean_edition
 import pytest
+from attnbook_meta import toc_chapters, toc_documents
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-
-import i18n  # noqa: E402
-import korean_edition  # noqa: E402
-from attnbook_meta import toc_chapters, toc_documents  # noqa: E402
 
 SITE = Path(os.environ.get("ATTNBOOK_SITE") or ROOT / "_build" / "html")
 KO = SITE / "ko"
